@@ -1,0 +1,25 @@
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandParser
+from django.utils.translation import gettext as _
+
+from accounts.selectors import ledger_problems
+
+
+class Command(BaseCommand):
+    help = "Check every ledger invariant; exit 0 when all hold, 1 with the failures."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--limit", type=int, default=20)
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        problems = ledger_problems(limit=options["limit"])
+        if problems:
+            for line in problems:
+                self.stderr.write(line)
+            self.stderr.write(
+                _("Ledger check failed: %(n)s problem(s) listed.")
+                % {"n": len(problems)}
+            )
+            raise SystemExit(1)
+        self.stdout.write(_("Ledger check passed: every invariant holds."))

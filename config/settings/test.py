@@ -1,0 +1,27 @@
+"""Tests run against real PostgreSQL and Redis on localhost.
+
+pytest-django creates test_<name> (per xdist worker) from DATABASE_URL.
+"""
+
+import os
+
+os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/fund")
+os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/1")
+os.environ.setdefault("CELERY_BROKER_URL", "redis://127.0.0.1:6379/2")
+os.environ.setdefault("FUND_ENV", "test")
+os.environ.setdefault("CELERY_TASK_ALWAYS_EAGER", "true")
+
+from .base import *  # noqa: E402,F401,F403
+from .base import DATABASES, env  # noqa: E402
+
+DATABASES["default"]["CONN_MAX_AGE"] = 0
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": env.str("REDIS_URL"),
+        # Each xdist worker gets its own key space so tests never see each other.
+        "KEY_PREFIX": "test-" + os.environ.get("PYTEST_XDIST_WORKER", "main"),
+    }
+}

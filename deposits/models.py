@@ -1,0 +1,169 @@
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
+
+from accounts.models import BankPartner, FundAccount, LedgerTransaction
+from core.money import MoneyField
+
+
+class Cadence(models.TextChoices):
+    MONTHLY = "monthly", _("Monthly")
+    QUARTERLY = "quarterly", _("Quarterly")
+
+
+class DepositAgreement(models.Model):
+    """A version of the deposit agreement (缴存协议). Changes are new versions.
+
+    Months are stored as the first day of the month. A version applies from
+    ``effective_month`` until the next version's ``effective_month``.
+    """
+
+    fund_account = models.ForeignKey(
+        FundAccount,
+        on_delete=models.PROTECT,
+        related_name="agreements",
+        verbose_name=_("fund account"),
+    )
+    version = models.PositiveIntegerField(_("version"))
+    monthly_amount = MoneyField(_("monthly amount"))
+    cadence = models.CharField(_("cadence"), max_length=10, choices=Cadence.choices)
+    # First month of the whole agreement (version 1's first due month).
+    first_month = models.DateField(_("first month"))
+    # First month this version governs (the next unpaid month at signing).
+    effective_month = models.DateField(_("effective from month"))
+    channel = models.CharField(
+        _("channel"), max_length=10, choices=FundAccount.Channel.choices
+    )
+    text_version = models.CharField(_("agreement text version"), max_length=20)
+    accepted_at = models.DateTimeField(_("accepted at"))
+    signed_at = models.DateTimeField(_("signed at"), default=timezone.now)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("actor"),
+    )
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("deposit agreement")
+        verbose_name_plural = _("deposit agreements")
+        ordering = ["fund_account_id", "version"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["fund_account", "version"], name="agreement_version_unique"
+            ),
+            models.CheckConstraint(
+                condition=Q(monthly_amount__gt=0), name="agreement_amount_positive"
+            ),
+            models.CheckConstraint(
+                condition=Q(cadence__in=["monthly", "quarterly"]),
+                name="agreement_cadence_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.fund_account} v{self.version}"
+
+
+class Deposit(models.Model):
+    """One posted deposit: whole months, contiguous; one subsidy tranche.
+
+    ``value_date`` is the ``paid_at`` date and drives interest and the
+    subsidy's 12-month wait.
+    """
+
+    class Kind(models.TextChoices):
+        REGULAR = "regular", _("Regular")
+        BACK_PAYMENT = "back_payment", _("Back-payment")
+        RESUME = "resume", _("Resumed at the current month")
+
+    fund_account = models.ForeignKey(
+        FundAccount,
+        on_delete=models.PROTECT,
+        related_name="deposits",
+        verbose_name=_("fund account"),
+    )
+    agreement = models.ForeignKey(
+        DepositAgreement,
+        on_delete=models.PROTECT,
+        related_name="deposits",
+        verbose_name=_("agreement"),
+    )
+    amount = MoneyField(_("amount"))
+    first_month = models.DateField(_("first month"))
+    last_month = models.DateField(_("last month"))
+    months = models.PositiveSmallIntegerField(_("months"))
+    kind = models.CharField(
+        _("kind"), max_length=12, choices=Kind.choices, default=Kind.REGULAR
+    )
+    value_date = models.DateField(_("value date"))
+    paid_at = models.DateTimeField(_("paid at"))
+    channel = models.CharField(
+        _("channel"), max_length=10, choices=FundAccount.Channel.choices
+    )
+    bank = models.ForeignKey(
+        BankPartner,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("bank"),
+    )
+    bank_txn_id = models.CharField(_("bank transaction id"), max_length=64, blank=True)
+    ledger_transaction = models.OneToOneField(
+        LedgerTransaction,
+        on_delete=models.PROTECT,
+        related_name="deposit",
+        verbose_name=_("ledger transaction"),
+    )
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("actor"),
+    )
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("deposit")
+        verbose_name_plural = _("deposits")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(amount__gt=0), name="deposit_amount_positive"
+            ),
+            models.CheckConstraint(
+                condition=Q(months__gte=1) & Q(months__lte=12),
+                name="deposit_months_1_to_12",
+            ),
+            models.CheckConstraint(
+                condition=Q(last_month__gte=models.F("first_month")),
+                name="deposit_months_ordered",
+            ),
+            models.UniqueConstraint(
+                fields=["bank", "bank_txn_id"],
+                condition=~Q(bank_txn_id=""),
+                name="deposit_bank_txn_unique",
+            ),
+            # No month is paid twice: the first month of a deposit is unique per account
+            # (overlaps beyond the first month are refused under the account lock).
+            models.UniqueConstraint(
+                fields=["fund_account", "first_month"],
+                name="deposit_first_month_unique",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["fund_account", "first_month"], name="deposit_acct_month_idx"
+            ),
+            models.Index(
+                fields=["fund_account", "value_date"], name="deposit_acct_vd_idx"
+            ),
+        ]

@@ -1,0 +1,63 @@
+import datetime as dt
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from core.clock import set_business_date
+from core.policy import clear_policy_cache
+from tests.idgen import make_id
+
+
+@pytest.fixture(autouse=True)
+def _fresh_policy_cache() -> Iterator[None]:
+    clear_policy_cache()
+    yield
+    clear_policy_cache()
+
+
+@pytest.fixture
+def business_day(db: Any) -> Callable[[dt.date], dt.date]:
+    """Pin the business date: ``business_day(date(2026, 6, 30))``."""
+
+    def _set(day: dt.date) -> dt.date:
+        set_business_date(day)
+        return day
+
+    return _set
+
+
+@pytest.fixture
+def bank(db: Any) -> Any:
+    from accounts.services import bank_partner_create
+
+    partner, secret = bank_partner_create(code="YTB", name="烟台银行")
+    partner.plain_secret = secret
+    return partner
+
+
+@pytest.fixture
+def open_account(db: Any, bank: Any) -> Callable[..., Any]:
+    """Open an account for a fresh person (ID derived from ``n``)."""
+    from accounts.services import account_open
+
+    def _open(
+        n: int = 1,
+        *,
+        birth: dt.date = dt.date(1990, 5, 15),
+        male: bool = True,
+        **kwargs: Any,
+    ) -> Any:
+        params = dict(
+            id_number=make_id(birth, seq=n * 2 + (1 if male else 0), male=male),
+            name=kwargs.pop("name", f"测试{n}"),
+            phone="13800000000",
+            employment_form="new_forms",
+            industry_code="new_courier",
+            district="芝罘区",
+            bank=bank,
+        )
+        params.update(kwargs)
+        return account_open(**params)
+
+    return _open
