@@ -229,7 +229,7 @@ def fund_account_transition(
 ) -> FundAccount:
     """The only writer of ``FundAccount.status`` for single accounts."""
     locked = (
-        FundAccount.objects.select_for_update()
+        FundAccount.objects.select_for_update(of=("self",))
         .select_related("bank")
         .get(pk=account.pk)
     )
