@@ -1,3 +1,5 @@
+import datetime as dt
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -6,12 +8,20 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from accounts.models import BankPartner, FundAccount, LedgerTransaction
+from core.clock import add_months, month_end
 from core.money import MoneyField
 
 
 class Cadence(models.TextChoices):
     MONTHLY = "monthly", _("Monthly")
     QUARTERLY = "quarterly", _("Quarterly")
+
+
+def due_date(month: dt.date, cadence: str) -> dt.date:
+    """Monthly: the month's last day; quarterly: the calendar quarter's last day."""
+    if cadence == Cadence.QUARTERLY:
+        return month_end(month.replace(month=(month.month - 1) // 3 * 3 + 3))
+    return month_end(month)
 
 
 class DepositAgreement(models.Model):
@@ -65,10 +75,23 @@ class DepositAgreement(models.Model):
                 condition=Q(cadence__in=["monthly", "quarterly"]),
                 name="agreement_cadence_valid",
             ),
+            # Months are stored as their first day.
+            models.CheckConstraint(
+                condition=Q(first_month__day=1) & Q(effective_month__day=1),
+                name="agreement_months_first_day",
+            ),
+            models.CheckConstraint(
+                condition=Q(effective_month__gte=models.F("first_month")),
+                name="agreement_effective_after_first",
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.fund_account} v{self.version}"
+
+    def due_date(self, month: dt.date) -> dt.date:
+        """When ``month`` (governed by this version) must be paid (rules 2)."""
+        return due_date(month, self.cadence)
 
 
 class Deposit(models.Model):
@@ -83,11 +106,13 @@ class Deposit(models.Model):
         BACK_PAYMENT = "back_payment", _("Back-payment")
         RESUME = "resume", _("Resumed at the current month")
 
+    # No separate index: (fund_account, first_month) unique leads with it.
     fund_account = models.ForeignKey(
         FundAccount,
         on_delete=models.PROTECT,
         related_name="deposits",
         verbose_name=_("fund account"),
+        db_index=False,
     )
     agreement = models.ForeignKey(
         DepositAgreement,
@@ -152,18 +177,67 @@ class Deposit(models.Model):
                 condition=~Q(bank_txn_id=""),
                 name="deposit_bank_txn_unique",
             ),
-            # No month is paid twice: the first month of a deposit is unique per account
-            # (overlaps beyond the first month are refused under the account lock).
+            # No month is paid twice: the first month of a deposit is unique per
+            # account, and on PostgreSQL an exclusion constraint (migration 0002,
+            # btree_gist) refuses any two deposits of one account whose month
+            # ranges overlap. Posting checks the grid under the account row lock;
+            # these are the backstop.
             models.UniqueConstraint(
                 fields=["fund_account", "first_month"],
                 name="deposit_first_month_unique",
             ),
+            models.CheckConstraint(
+                condition=Q(first_month__day=1) & Q(last_month__day=1),
+                name="deposit_months_first_day",
+            ),
         ]
         indexes = [
-            models.Index(
-                fields=["fund_account", "first_month"], name="deposit_acct_month_idx"
-            ),
+            # (fund_account, first_month) is served by the unique constraint's index.
             models.Index(
                 fields=["fund_account", "value_date"], name="deposit_acct_vd_idx"
             ),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.fund_account} {self.first_month:%Y-%m}+{self.months}"
+
+    def covered_months(self) -> list[dt.date]:
+        return [add_months(self.first_month, i) for i in range(self.months)]
+
+
+class ArrearsCheckRun(models.Model):
+    """One execution of the monthly arrears job, with what it changed.
+
+    ``effective_month`` is the latest month checked so far when this run
+    finished: a run for an earlier month (out of order) keeps the stored
+    arrears counts as of that later month, so it changes nothing.
+    """
+
+    month = models.DateField(_("month checked"))
+    effective_month = models.DateField(_("arrears counted as of month"))
+    business_date = models.DateField(_("business date"))
+    started_at = models.DateTimeField(_("started at"), default=timezone.now)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+    checked = models.PositiveIntegerField(_("accounts checked"), default=0)
+    newly_in_arrears = models.PositiveIntegerField(_("newly in arrears"), default=0)
+    arrears_updated = models.PositiveIntegerField(_("arrears counts updated"), default=0)
+    subsidy_terminated = models.PositiveIntegerField(
+        _("subsidies terminated"), default=0
+    )
+    sealed = models.PositiveIntegerField(_("sealed"), default=0)
+    cancelled = models.PositiveIntegerField(_("cancelled"), default=0)
+    actor_label = models.CharField(_("run by"), max_length=64, blank=True)
+
+    class Meta:
+        verbose_name = _("arrears check run")
+        verbose_name_plural = _("arrears check runs")
+        ordering = ["-started_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(month__day=1) & Q(effective_month__day=1),
+                name="arrears_run_months_first_day",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.month:%Y-%m} @ {self.started_at:%Y-%m-%d %H:%M}"
