@@ -1,0 +1,442 @@
+"""Writes: interest postings, subsidy termination, the annual settlement.
+
+The settlement is split into chunks of fund-account ids. A worker claims a
+pending chunk with ``SELECT ... FOR UPDATE SKIP LOCKED`` and settles it in the
+same database transaction that marks it done, so a worker killed half-way
+leaves its chunk pending (its transaction rolls back) and the next worker, or
+the next run of the command, settles it. The unique index on (fund_account,
+kind, value_date) for interest and subsidy postings makes a second posting
+impossible whatever happens.
+"""
+
+import datetime as dt
+import logging
+import os
+import socket
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts import ledger
+from accounts.models import FundAccount, LedgerAccount, LedgerTransaction
+from core.clock import add_months, business_date
+from core.exceptions import DomainError
+from core.money import ZERO
+from core.policy import policy_value
+from subsidies import settlement_sql
+from subsidies.models import (
+    SettlementChunk,
+    SettlementRun,
+    SubsidyAccrualStop,
+    SubsidyEvent,
+)
+from subsidies.selectors import (
+    interest_for_period,
+    previous_settlement_date,
+    settlement_date_of,
+    subsidy_computation,
+)
+
+logger = logging.getLogger(__name__)
+
+SubsidyStatus = FundAccount.SubsidyStatus
+DEFAULT_CHUNK_SIZE = 10_000
+
+
+def _actor(actor: Any) -> Any:
+    return actor if getattr(actor, "pk", None) else None
+
+
+# --- Cut-short interest -----------------------------------------------------
+
+
+@transaction.atomic
+def interest_post_to_date(
+    *, account: FundAccount, on: dt.date, actor: Any = None
+) -> LedgerTransaction | None:
+    """Post the interest of the period cut short on ``on`` (exit, transfer out,
+    closing withdrawal), before the payout. Idempotent: a second call on the
+    same day returns the posting already made; None when the interest is 0.
+    """
+    FundAccount.objects.select_for_update().filter(pk=account.pk).first()
+    existing = LedgerTransaction.objects.filter(
+        fund_account=account, kind=LedgerTransaction.Kind.INTEREST, value_date=on
+    ).first()
+    if existing is not None:
+        return existing
+    amount = interest_for_period(account, period_end=on)
+    if amount <= 0:
+        return None
+    txn = ledger.post_transaction(
+        kind=LedgerTransaction.Kind.INTEREST,
+        legs=[
+            ledger.Leg(
+                ledger.center_account(ledger.INTEREST_EXPENSE), ledger.D, amount
+            ),
+            ledger.Leg(ledger.depositor_account(account), ledger.C, amount),
+        ],
+        value_date=on,
+        fund_account=account,
+        memo=_("Interest to %(date)s") % {"date": on.isoformat()},
+        actor=actor,
+    )
+    account.refresh_from_db(fields=["balance"])
+    return txn
+
+
+# --- Subsidy events -----------------------------------------------------------
+
+
+@transaction.atomic
+def subsidy_terminate(
+    *, account: FundAccount, on: dt.date, reason: str, actor: Any = None
+) -> FundAccount:
+    """End the subsidy from ``on``: that whole interest year and all later ones
+    earn nothing (what is already posted stays). Keeps the earliest date."""
+    if reason not in SubsidyEvent.Reason.values:
+        raise DomainError(
+            _("Unknown subsidy termination reason %(reason)s.") % {"reason": reason},
+            "invalid_choice",
+        )
+    locked = FundAccount.objects.select_for_update().get(pk=account.pk)
+    fields = []
+    if locked.subsidy_terminated_on is None or on < locked.subsidy_terminated_on:
+        locked.subsidy_terminated_on = on
+        fields.append("subsidy_terminated_on")
+    if locked.subsidy_status not in (SubsidyStatus.NOT_ELIGIBLE, SubsidyStatus.ENDED):
+        if locked.subsidy_status != SubsidyStatus.TERMINATED:
+            locked.subsidy_status = SubsidyStatus.TERMINATED
+            fields.append("subsidy_status")
+    if fields:
+        locked.save(update_fields=fields)
+    SubsidyEvent.objects.create(
+        fund_account=locked,
+        kind=SubsidyEvent.Kind.TERMINATED,
+        reason=reason,
+        occurred_on=on,
+        actor=_actor(actor),
+    )
+    account.subsidy_terminated_on = locked.subsidy_terminated_on
+    account.subsidy_status = locked.subsidy_status
+    return locked
+
+
+@transaction.atomic
+def subsidy_stop_accrual(
+    *, account: FundAccount, on: dt.date, actor: Any = None
+) -> SubsidyAccrualStop:
+    """Conversion to an employee account: accrual stops on ``on``; what accrued
+    until then is paid at the next settlement."""
+    FundAccount.objects.select_for_update().filter(pk=account.pk).first()
+    stop, created = SubsidyAccrualStop.objects.get_or_create(
+        fund_account=account, defaults={"stopped_on": on}
+    )
+    if not created and on < stop.stopped_on:
+        stop.stopped_on = on
+        stop.save(update_fields=["stopped_on"])
+    SubsidyEvent.objects.create(
+        fund_account=account,
+        kind=SubsidyEvent.Kind.ACCRUAL_STOPPED,
+        reason=SubsidyEvent.Reason.CONVERSION,
+        occurred_on=on,
+        actor=_actor(actor),
+    )
+    return stop
+
+
+# --- The annual settlement -------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ChunkResult:
+    accounts: int = 0
+    interest_count: int = 0
+    interest_total: Decimal = ZERO
+    subsidy_count: int = 0
+    subsidy_total: Decimal = ZERO
+
+
+def _check_due(settlement_date: dt.date) -> None:
+    today = business_date()
+    if today < settlement_date:
+        raise DomainError(
+            _(
+                "The settlement of %(date)s cannot run before that day "
+                "(business date %(today)s)."
+            )
+            % {"date": settlement_date.isoformat(), "today": today.isoformat()},
+            "settlement_too_early",
+        )
+
+
+def _plan_chunks(run: SettlementRun, chunk_size: int) -> int:
+    params = {"t": run.settlement_date, "p": run.period_start}
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cur:
+            cur.execute(
+                settlement_sql.PLAN_CHUNKS_SQL,
+                {**params, "run": run.pk, "size": chunk_size},
+            )
+            return cur.rowcount
+    ids = list(
+        _in_scope(FundAccount.objects.all(), run)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    firsts = ids[::chunk_size]
+    chunks = [
+        SettlementChunk(
+            run=run,
+            seq=i,
+            first_account_id=0 if i == 0 else lo,
+            last_account_id=(firsts[i + 1] - 1) if i + 1 < len(firsts) else 2**63 - 1,
+        )
+        for i, lo in enumerate(firsts)
+    ]
+    SettlementChunk.objects.bulk_create(chunks)
+    return len(chunks)
+
+
+def _in_scope(qs: Any, run: SettlementRun) -> Any:
+    from django.db.models import Q
+
+    return qs.filter(opened_on__lte=run.settlement_date).filter(
+        Q(closed_on__isnull=True) | Q(closed_on__gt=run.period_start)
+    )
+
+
+def settlement_run_start(
+    *, year: int, actor: Any = None, chunk_size: int = DEFAULT_CHUNK_SIZE
+) -> SettlementRun:
+    """Create the run of 30 June ``year`` and its chunks, or return the existing
+    run (a rerun or a resume never plans twice: the date is unique)."""
+    settlement_date = settlement_date_of(year)
+    _check_due(settlement_date)
+    with transaction.atomic():
+        run, created = SettlementRun.objects.get_or_create(
+            settlement_date=settlement_date,
+            defaults={
+                "period_start": previous_settlement_date(settlement_date),
+                "actor": _actor(actor),
+            },
+        )
+        if created:
+            total = _plan_chunks(run, chunk_size)
+            run.chunks_total = total
+            fields = ["chunks_total"]
+            if total == 0:
+                run.status, run.finished_at = SettlementRun.Status.DONE, timezone.now()
+                fields += ["status", "finished_at"]
+            run.save(update_fields=fields)
+    return run
+
+
+def _policy_params(run: SettlementRun) -> dict[str, Any]:
+    t = run.settlement_date
+    wait = policy_value("subsidy_wait_months", on=t)
+    codes = dict(
+        LedgerAccount.objects.filter(
+            code__in=[ledger.INTEREST_EXPENSE, ledger.SUBSIDY_EXPENSE]
+        ).values_list("code", "pk")
+    )
+    return {
+        "t": t,
+        "p": run.period_start,
+        "rate_i": policy_value("interest_rate", on=t),
+        "rate_s": policy_value("subsidy_rate", on=t),
+        "basis": policy_value("interest_day_basis", on=t),
+        "wait": wait,
+        "years": policy_value("subsidy_years", on=t),
+        # add_months clamps (31 Aug + 12 -> 31 Aug, 29 Feb -> 28 Feb), so a few
+        # days of slack; the exact eligibility test is in the SQL.
+        "vd_max": add_months(t, -wait) + dt.timedelta(days=3),
+        "int_la": codes[ledger.INTEREST_EXPENSE],
+        "sub_la": codes[ledger.SUBSIDY_EXPENSE],
+        "memo_i": _("Annual interest %(date)s") % {"date": t.isoformat()},
+        "memo_s": _("Deposit subsidy %(date)s") % {"date": t.isoformat()},
+    }
+
+
+def _settle_chunk_sql(chunk: SettlementChunk, params: dict[str, Any]) -> ChunkResult:
+    args = {**params, "lo": chunk.first_account_id, "hi": chunk.last_account_id}
+    with connection.cursor() as cur:
+        # Lock first, in id order: concurrent deposits wait for the chunk.
+        cur.execute(settlement_sql.CHUNK_LOCK_SQL, args)
+        cur.execute(settlement_sql.LEDGER_RANGE_SQL, args)
+        la_lo, la_hi = cur.fetchone()
+        if la_lo is None:
+            return ChunkResult()
+        cur.execute(settlement_sql.POST_SQL, {**args, "la_lo": la_lo, "la_hi": la_hi})
+        accounts, n_i, sum_i, n_s, sum_s, _legs, _upd = cur.fetchone()
+    return ChunkResult(accounts, n_i, Decimal(sum_i), n_s, Decimal(sum_s))
+
+
+def _settle_chunk_orm(chunk: SettlementChunk, run: SettlementRun) -> ChunkResult:
+    """Slow but portable path (embedded SQLite demo): one account at a time."""
+    t = run.settlement_date
+    accounts = list(
+        _in_scope(FundAccount.objects.select_for_update(), run)
+        .filter(pk__gte=chunk.first_account_id, pk__lte=chunk.last_account_id)
+        .order_by("pk")
+    )
+    interest_acc = ledger.center_account(ledger.INTEREST_EXPENSE)
+    subsidy_acc = ledger.center_account(ledger.SUBSIDY_EXPENSE)
+    kinds = (
+        (LedgerTransaction.Kind.INTEREST, interest_acc, _("Annual interest %(date)s")),
+        (LedgerTransaction.Kind.SUBSIDY, subsidy_acc, _("Deposit subsidy %(date)s")),
+    )
+    result = {"n_i": 0, "s_i": ZERO, "n_s": 0, "s_s": ZERO}
+    for account in accounts:
+        computation = subsidy_computation(account, period_end=t)
+        closed = account.status == FundAccount.Status.CLOSED
+        amounts = {
+            LedgerTransaction.Kind.INTEREST: (
+                ZERO if closed else interest_for_period(account, period_end=t)
+            ),
+            LedgerTransaction.Kind.SUBSIDY: computation.amount,
+        }
+        for kind, expense, memo in kinds:
+            amount = amounts[kind]
+            if (
+                amount <= 0
+                or LedgerTransaction.objects.filter(
+                    fund_account=account, kind=kind, value_date=t
+                ).exists()
+            ):
+                continue
+            ledger.post_transaction(
+                kind=kind,
+                legs=[
+                    ledger.Leg(expense, ledger.D, amount),
+                    ledger.Leg(ledger.depositor_account(account), ledger.C, amount),
+                ],
+                value_date=t,
+                fund_account=account,
+                memo=memo % {"date": t.isoformat()},
+            )
+            key = "i" if kind == LedgerTransaction.Kind.INTEREST else "s"
+            result["n_" + key] += 1
+            result["s_" + key] += amount
+        if computation.status != account.subsidy_status:
+            FundAccount.objects.filter(pk=account.pk).update(
+                subsidy_status=computation.status
+            )
+    return ChunkResult(
+        len(accounts), result["n_i"], result["s_i"], result["n_s"], result["s_s"]
+    )
+
+
+def _claim_chunk(run: SettlementRun) -> SettlementChunk | None:
+    qs = SettlementChunk.objects.filter(run=run, status=SettlementChunk.Status.PENDING)
+    if connection.vendor == "postgresql":
+        qs = qs.select_for_update(skip_locked=True)
+    else:
+        qs = qs.select_for_update()
+    return qs.order_by("seq").first()
+
+
+def _worker_label() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"[:100]
+
+
+ChunkHook = Callable[[SettlementChunk, ChunkResult], None]
+
+
+def settlement_chunk_settle_next(
+    *,
+    run: SettlementRun,
+    params: dict[str, Any] | None = None,
+    hook: ChunkHook | None = None,
+) -> ChunkResult | None:
+    """Claim one pending chunk and settle it, all in one DB transaction.
+
+    ``hook`` runs inside that transaction after the postings (tests use it to
+    simulate a worker dying half-way). Returns None when no chunk is left.
+    """
+    with transaction.atomic():
+        chunk = _claim_chunk(run)
+        if chunk is None:
+            return None
+        if connection.vendor == "postgresql":
+            result = _settle_chunk_sql(chunk, params or _policy_params(run))
+        else:
+            result = _settle_chunk_orm(chunk, run)
+        if hook is not None:
+            hook(chunk, result)
+        SettlementChunk.objects.filter(pk=chunk.pk).update(
+            status=SettlementChunk.Status.DONE,
+            accounts=result.accounts,
+            interest_total=result.interest_total,
+            subsidy_total=result.subsidy_total,
+            done_at=timezone.now(),
+            worker=_worker_label(),
+        )
+        SettlementRun.objects.filter(pk=run.pk).update(
+            chunks_done=F("chunks_done") + 1,
+            accounts=F("accounts") + result.accounts,
+            interest_count=F("interest_count") + result.interest_count,
+            interest_total=F("interest_total") + result.interest_total,
+            subsidy_count=F("subsidy_count") + result.subsidy_count,
+            subsidy_total=F("subsidy_total") + result.subsidy_total,
+        )
+    return result
+
+
+def settlement_run_finish_if_complete(*, run: SettlementRun) -> bool:
+    """Mark the run done once no chunk is pending (idempotent)."""
+    if SettlementChunk.objects.filter(
+        run=run, status=SettlementChunk.Status.PENDING
+    ).exists():
+        return False
+    SettlementRun.objects.filter(pk=run.pk, status=SettlementRun.Status.RUNNING).update(
+        status=SettlementRun.Status.DONE, finished_at=timezone.now()
+    )
+    return True
+
+
+def settlement_work(*, run_id: int, hook: ChunkHook | None = None) -> int:
+    """A worker's loop: settle chunks until none is left; returns how many."""
+    run = SettlementRun.objects.get(pk=run_id)
+    params = _policy_params(run) if connection.vendor == "postgresql" else None
+    done = 0
+    while settlement_chunk_settle_next(run=run, params=params, hook=hook) is not None:
+        done += 1
+    settlement_run_finish_if_complete(run=run)
+    return done
+
+
+def settle_year(
+    *,
+    year: int,
+    actor: Any = None,
+    workers: int | None = None,
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
+) -> SettlementRun:
+    """Start (or resume) the settlement of 30 June ``year`` and hand the chunks
+    to ``workers`` Celery tasks. With eager Celery (embedded demo, tests) the
+    same worker loop runs in-process before this returns."""
+    from subsidies.tasks import settlement_work as settlement_work_task
+
+    run = settlement_run_start(year=year, actor=actor, chunk_size=chunk_size)
+    if run.status == SettlementRun.Status.DONE:
+        return run
+    n = workers or getattr(settings, "SETTLEMENT_WORKERS", 2)
+    if settings.CELERY_TASK_ALWAYS_EAGER:
+        settlement_work(run_id=run.pk)
+    else:
+        from celery import group
+
+        transaction.on_commit(
+            lambda: group(
+                settlement_work_task.s(run.pk) for _ in range(n)
+            ).apply_async()
+        )
+    run.refresh_from_db()
+    return run
