@@ -1,0 +1,201 @@
+"""Reads for the partner-bank API: who is calling, what they may see."""
+
+import base64
+import binascii
+import datetime as dt
+import json
+import threading
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db.models import Count, Sum
+from django.utils import timezone
+
+from accounts.models import (
+    BankPartner,
+    Depositor,
+    FundAccount,
+    Industry,
+    LedgerTransaction,
+)
+from banks.models import Consent, IdempotencyKey
+from core.clock import business_date
+from core.crypto import decrypt_text
+from core.money import ZERO
+
+_secret_lock = threading.Lock()
+# Decrypted secrets keyed by their ciphertext, so a rotated secret (new
+# ciphertext) is never served from here; bounded to the number of banks.
+_secret_cache: dict[str, str] = {}
+
+
+def bank_partner_for_key(key_id: str) -> BankPartner | None:
+    """The active partner with this key id. Read on every request (not cached)
+    so that disabling a bank takes effect at once in every worker."""
+    if len(key_id) > 64:
+        return None
+    return BankPartner.objects.filter(key_id=key_id, is_active=True).first()
+
+
+def bank_secret(partner: BankPartner) -> str:
+    token = partner.secret_encrypted
+    with _secret_lock:
+        cached = _secret_cache.get(token)
+    if cached is not None:
+        return cached
+    plain = decrypt_text(token)
+    with _secret_lock:
+        if len(_secret_cache) > 1000:
+            _secret_cache.clear()
+        _secret_cache[token] = plain
+    return plain
+
+
+def bank_account_get(*, bank: BankPartner, account_no: str) -> FundAccount | None:
+    """The account if this bank services it; ``None`` for unknown *or* another
+    bank's account, which the API answers alike (404)."""
+    if not account_no.isdigit() or len(account_no) > 16:
+        return None
+    return (
+        FundAccount.objects.select_related("depositor")
+        .filter(account_no=account_no, bank=bank)
+        .first()
+    )
+
+
+def account_by_no(account_no: str) -> FundAccount | None:
+    if not account_no.isdigit() or len(account_no) > 16:
+        return None
+    return (
+        FundAccount.objects.select_related("depositor")
+        .filter(account_no=account_no)
+        .first()
+    )
+
+
+def consent_active(
+    *, depositor: Depositor, bank: BankPartner, on: dt.date | None = None
+) -> Consent | None:
+    day = on or business_date()
+    return (
+        Consent.objects.filter(
+            depositor=depositor,
+            bank=bank,
+            revoked_at__isnull=True,
+            granted_on__lte=day,
+            expires_on__gt=day,
+        )
+        .order_by("-granted_at")
+        .first()
+    )
+
+
+def consent_ever_granted(*, depositor: Depositor, bank: BankPartner) -> bool:
+    return Consent.objects.filter(depositor=depositor, bank=bank).exists()
+
+
+def idempotency_record(*, bank: BankPartner, key: str) -> IdempotencyKey | None:
+    return IdempotencyKey.objects.filter(bank=bank, key=key).first()
+
+
+def industries_active() -> list[dict[str, str]]:
+    return list(
+        Industry.objects.filter(is_active=True)
+        .order_by("sort_order", "code")
+        .values("code", "name", "group")
+    )
+
+
+# --- statements -------------------------------------------------------------
+
+STATEMENT_KINDS = [LedgerTransaction.Kind.DEPOSIT]
+
+
+class InvalidCursor(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class StatementItem:
+    kind: str
+    bank_txn_id: str
+    account_no: str | None
+    amount: Decimal
+    posted_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class StatementPage:
+    day: dt.date
+    count: int
+    total: Decimal
+    items: list[StatementItem]
+    next_cursor: str | None
+
+
+def _day_bounds(day: dt.date) -> tuple[dt.datetime, dt.datetime]:
+    # Days are Asia/Shanghai calendar days (TIME_ZONE), whatever the server's.
+    tz = timezone.get_default_timezone()
+    start = dt.datetime.combine(day, dt.time.min, tzinfo=tz)
+    return start, start + dt.timedelta(days=1)
+
+
+def encode_cursor(posted_at: dt.datetime, pk: int) -> str:
+    raw = json.dumps([posted_at.isoformat(), pk]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[dt.datetime, int]:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        stamp, pk = json.loads(base64.urlsafe_b64decode(padded.encode()))
+        when = dt.datetime.fromisoformat(stamp)
+        if when.tzinfo is None or not isinstance(pk, int) or isinstance(pk, bool):
+            raise InvalidCursor(cursor)
+        return when, pk
+    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError) as exc:
+        raise InvalidCursor(cursor) from exc
+
+
+def bank_statement(
+    *, bank: BankPartner, day: dt.date, cursor: str | None = None, page_size: int = 100
+) -> StatementPage:
+    """The bank's postings whose posting time falls on ``day``, oldest first.
+
+    Keyset pagination on (posted_at, id) so pages stay stable while postings
+    arrive; count and total always cover the whole day.
+    """
+    start, end = _day_bounds(day)
+    day_txns = LedgerTransaction.objects.filter(
+        bank=bank, kind__in=STATEMENT_KINDS, posted_at__gte=start, posted_at__lt=end
+    )
+    totals = day_txns.aggregate(count=Count("id"), total=Sum("deposit__amount"))
+    page = day_txns.select_related("deposit", "fund_account").order_by(
+        "posted_at", "id"
+    )
+    if cursor:
+        after_at, after_pk = decode_cursor(cursor)
+        page = page.filter(posted_at__gte=after_at).exclude(
+            posted_at=after_at, id__lte=after_pk
+        )
+    rows = list(page[: page_size + 1])
+    more = len(rows) > page_size
+    rows = rows[:page_size]
+    items = [
+        StatementItem(
+            kind=txn.kind,
+            bank_txn_id=txn.deposit.bank_txn_id,
+            account_no=txn.fund_account.account_no if txn.fund_account else None,
+            amount=txn.deposit.amount,
+            posted_at=txn.posted_at,
+        )
+        for txn in rows
+    ]
+    next_cursor = encode_cursor(rows[-1].posted_at, rows[-1].pk) if more else None
+    return StatementPage(
+        day=day,
+        count=totals["count"] or 0,
+        total=totals["total"] or ZERO,
+        items=items,
+        next_cursor=next_cursor,
+    )

@@ -1,0 +1,414 @@
+"""Writes for the partner-bank API: idempotency records, the request log,
+credit-profile consents, partner switches and webhook delivery."""
+
+import datetime as dt
+import json
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+import requests
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import connection, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.models import BankPartner, Depositor
+from banks.models import ApiRequestLog, Consent, IdempotencyKey, WebhookDelivery
+from banks.selectors import bank_secret
+from banks.signing import signature
+from core.clock import business_date
+from core.exceptions import ConflictError, DomainError, field_error
+from core.logging import mask_id_numbers
+from core.models import OutboxEvent
+from core.policy import policy_value
+
+logger = logging.getLogger(__name__)
+
+# --- idempotency --------------------------------------------------------------
+
+# An in-progress key older than this is taken to belong to a crashed worker and
+# may be claimed again (the work itself is still guarded by its own unique keys,
+# e.g. one bank_txn_id per bank).
+IDEMPOTENCY_LEASE_SECONDS = 120
+IDEMPOTENCY_KEEP_DAYS = 30
+
+
+@dataclass(frozen=True)
+class Claim:
+    record_id: int
+    claimed: bool  # True: this request does the work
+
+
+def idempotency_claim(
+    *, bank: BankPartner, key: str, method: str, path: str, body_sha256: str
+) -> Claim:
+    """Insert the (bank, key) row first, in its own autocommitted statement.
+
+    ``ON CONFLICT`` makes the race explicit: exactly one of several concurrent
+    requests inserts (or takes over a stale lease); the others get
+    ``claimed=False`` and must wait for that one's response.
+    """
+    now = timezone.now()
+    stale = now - dt.timedelta(seconds=IDEMPOTENCY_LEASE_SECONDS)
+    with connection.cursor() as cur:
+        cur.execute(
+            """
+            INSERT INTO banks_idempotencykey
+                (bank_id, key, method, path, body_sha256, state, created_at)
+            VALUES (%s, %s, %s, %s, %s, 'in_progress', %s)
+            ON CONFLICT (bank_id, key) DO UPDATE SET created_at = EXCLUDED.created_at
+            WHERE banks_idempotencykey.state = 'in_progress'
+              AND banks_idempotencykey.created_at < %s
+              AND banks_idempotencykey.body_sha256 = EXCLUDED.body_sha256
+              AND banks_idempotencykey.path = EXCLUDED.path
+            RETURNING id
+            """,
+            [bank.pk, key, method, path[:300], body_sha256, now, stale],
+        )
+        row = cur.fetchone()
+    if row is not None:
+        return Claim(record_id=row[0], claimed=True)
+    existing = IdempotencyKey.objects.only("id").get(bank=bank, key=key)
+    return Claim(record_id=existing.pk, claimed=False)
+
+
+def idempotency_complete(*, record_id: int, status: int, body: Any) -> None:
+    """Store the first response; from now on it is what the key replays."""
+    stored = json.dumps(body, cls=DjangoJSONEncoder, ensure_ascii=False)
+    IdempotencyKey.objects.filter(pk=record_id, state="in_progress").update(
+        state=IdempotencyKey.State.DONE,
+        response_status=status,
+        response_body=stored,
+        completed_at=timezone.now(),
+    )
+
+
+def idempotency_release(*, record_id: int) -> None:
+    """Forget a key whose work failed unexpectedly, so the bank may retry it."""
+    IdempotencyKey.objects.filter(pk=record_id, state="in_progress").delete()
+
+
+def idempotency_wait(*, record_id: int, timeout: float = 10.0) -> IdempotencyKey | None:
+    """Poll (bounded) until the first request stores its response.
+
+    ``None`` when the row vanished (the first request failed and released the
+    key) or the timeout passed with the work still running.
+    """
+    deadline = time.monotonic() + timeout
+    delay = 0.005
+    while True:
+        record = IdempotencyKey.objects.filter(pk=record_id).first()
+        if record is None or record.state == IdempotencyKey.State.DONE:
+            return record
+        if time.monotonic() >= deadline:
+            return record
+        time.sleep(delay)
+        delay = min(delay * 2, 0.1)
+
+
+def idempotency_keys_purge(*, keep_days: int = IDEMPOTENCY_KEEP_DAYS) -> int:
+    """Delete keys older than ``keep_days`` (contract: kept at least 30 days)."""
+    cutoff = timezone.now() - dt.timedelta(days=keep_days)
+    deleted, _detail = IdempotencyKey.objects.filter(created_at__lt=cutoff).delete()
+    return deleted
+
+
+# --- request log ----------------------------------------------------------------
+
+
+def api_request_log_create(
+    *,
+    bank: BankPartner | None,
+    method: str,
+    path: str,
+    status: int,
+    latency_ms: int,
+    idempotency_key: str = "",
+    error_code: str = "",
+    replayed: bool = False,
+    body_excerpt: str = "",
+) -> ApiRequestLog:
+    """One row per request. Callers pass no headers: signatures and secrets
+    never reach this table; ID numbers are masked here whatever the caller."""
+    return ApiRequestLog.objects.create(
+        bank=bank,
+        method=method[:8],
+        path=mask_id_numbers(path)[:300],
+        status=status,
+        latency_ms=max(0, latency_ms),
+        idempotency_key=idempotency_key[:64],
+        error_code=error_code[:40],
+        replayed=replayed,
+        body_excerpt=mask_id_numbers(body_excerpt)[:300],
+    )
+
+
+# --- consents -----------------------------------------------------------------
+
+
+@transaction.atomic
+def consent_grant(
+    *,
+    depositor: Depositor,
+    bank: BankPartner,
+    channel: str = "counter",
+    actor: Any = None,
+) -> Consent:
+    """Record the depositor's consent that ``bank`` reads the credit profile.
+
+    A new grant replaces the live one (revoked now), so there is always at
+    most one live consent per person and bank.
+    """
+    Depositor.objects.select_for_update().filter(pk=depositor.pk).first()
+    now = timezone.now()
+    user = actor if getattr(actor, "pk", None) else None
+    Consent.objects.filter(
+        depositor=depositor, bank=bank, revoked_at__isnull=True
+    ).update(revoked_at=now, revoked_by=user)
+    today = business_date()
+    days = policy_value("consent_valid_days", on=today)
+    return Consent.objects.create(
+        depositor=depositor,
+        bank=bank,
+        granted_at=now,
+        granted_on=today,
+        expires_on=today + dt.timedelta(days=days),
+        granted_by=user,
+        channel=channel,
+    )
+
+
+@transaction.atomic
+def consent_revoke(*, consent: Consent, actor: Any = None) -> Consent:
+    locked = Consent.objects.select_for_update().get(pk=consent.pk)
+    if locked.revoked_at is not None:
+        raise ConflictError(_("This consent is already revoked."), "already_revoked")
+    locked.revoked_at = timezone.now()
+    locked.revoked_by = actor if getattr(actor, "pk", None) else None
+    locked.save(update_fields=["revoked_at", "revoked_by"])
+    return locked
+
+
+# --- partner switches (admin) ---------------------------------------------------
+
+
+@transaction.atomic
+def bank_partner_set_active(
+    *, partner: BankPartner, is_active: bool, actor: Any = None
+) -> BankPartner:
+    locked = BankPartner.objects.select_for_update().get(pk=partner.pk)
+    if locked.is_active != is_active:
+        locked.is_active = is_active
+        locked.save(update_fields=["is_active"])
+    return locked
+
+
+@transaction.atomic
+def bank_partner_update(
+    *,
+    partner: BankPartner,
+    name: str,
+    webhook_url: str,
+    throttle_per_minute: int,
+    actor: Any = None,
+) -> BankPartner:
+    if webhook_url and urlsplit(webhook_url).scheme not in ("http", "https"):
+        raise field_error(
+            "webhook_url", _("The webhook URL must be http or https."), "invalid_url"
+        )
+    if throttle_per_minute < 1:
+        raise field_error(
+            "throttle_per_minute",
+            _("The limit must be at least one request a minute."),
+            "invalid",
+        )
+    locked = BankPartner.objects.select_for_update().get(pk=partner.pk)
+    locked.name = name.strip() or locked.code
+    locked.webhook_url = webhook_url
+    locked.throttle_per_minute = throttle_per_minute
+    locked.save(update_fields=["name", "webhook_url", "throttle_per_minute"])
+    return locked
+
+
+# --- webhook delivery -----------------------------------------------------------
+
+WEBHOOK_MAX_ATTEMPTS = 8
+WEBHOOK_BASE_DELAY_SECONDS = 30
+WEBHOOK_MAX_DELAY_SECONDS = 3600
+WEBHOOK_TIMEOUT_SECONDS = 5.0
+# A claimed batch is invisible to other deliverers for this long, so a worker
+# that dies mid-batch only delays its events.
+WEBHOOK_CLAIM_SECONDS = 300
+
+HEADER_EVENT_ID = "X-Fund-Event-Id"
+HEADER_EVENT_TOPIC = "X-Fund-Event-Topic"
+
+
+def retry_delay_seconds(attempts: int) -> int:
+    """Exponential backoff after the ``attempts``-th failure: 30 s, 60 s, ..."""
+    return min(
+        WEBHOOK_BASE_DELAY_SECONDS * 2 ** max(attempts - 1, 0),
+        WEBHOOK_MAX_DELAY_SECONDS,
+    )
+
+
+def webhook_body(event: OutboxEvent) -> bytes:
+    return json.dumps(
+        {
+            "id": event.pk,
+            "topic": event.topic,
+            "created_at": event.created_at.isoformat(),
+            "payload": event.payload,
+        },
+        ensure_ascii=False,
+        separators=(",", ":"),
+        cls=DjangoJSONEncoder,
+    ).encode()
+
+
+def webhook_headers(
+    *, partner: BankPartner, event: OutboxEvent, body: bytes
+) -> dict[str, str]:
+    """Signed like a bank's request: POST, the webhook URL's path and query,
+    the Unix timestamp and the body hash, under the bank's own secret."""
+    parts = urlsplit(partner.webhook_url)
+    path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    timestamp = str(int(time.time()))
+    return {
+        "Content-Type": "application/json; charset=utf-8",
+        "X-Bank-Key": partner.key_id,
+        "X-Timestamp": timestamp,
+        "X-Signature": signature(bank_secret(partner), "POST", path, timestamp, body),
+        HEADER_EVENT_ID: str(event.pk),
+        HEADER_EVENT_TOPIC: event.topic,
+    }
+
+
+@dataclass
+class DeliverySummary:
+    attempted: int = 0
+    delivered: int = 0
+    retrying: int = 0
+    failed: int = 0
+    event_ids: list[int] = field(default_factory=list)
+
+
+def _claim_due_events(*, codes: list[str], limit: int) -> list[int]:
+    now = timezone.now()
+    with transaction.atomic():
+        ids = list(
+            OutboxEvent.objects.select_for_update(skip_locked=True)
+            .filter(
+                status=OutboxEvent.Status.PENDING,
+                audience__in=codes,
+                next_attempt_at__lte=now,
+            )
+            .order_by("next_attempt_at", "id")
+            .values_list("id", flat=True)[:limit]
+        )
+        if ids:
+            OutboxEvent.objects.filter(pk__in=ids).update(
+                next_attempt_at=now + dt.timedelta(seconds=WEBHOOK_CLAIM_SECONDS)
+            )
+    return ids
+
+
+def outbox_event_deliver(
+    *, event: OutboxEvent, partner: BankPartner, session: Any = None
+) -> WebhookDelivery:
+    """One signed POST of one event; records the attempt and moves the event.
+
+    2xx delivers it; anything else (or no answer) schedules a retry with
+    exponential backoff, and the ``WEBHOOK_MAX_ATTEMPTS``-th failure marks it
+    failed for staff to look at.
+    """
+    body = webhook_body(event)
+    headers = webhook_headers(partner=partner, event=event, body=body)
+    started = time.perf_counter()
+    status: int | None = None
+    error = ""
+    try:
+        response = (session or requests).post(
+            partner.webhook_url,
+            data=body,
+            headers=headers,
+            timeout=WEBHOOK_TIMEOUT_SECONDS,
+            allow_redirects=False,
+        )
+        status = response.status_code
+        if not 200 <= status < 300:
+            error = f"HTTP {status}"
+    except requests.RequestException as exc:
+        error = type(exc).__name__ + ": " + str(exc)
+    duration_ms = int((time.perf_counter() - started) * 1000)
+    ok = status is not None and 200 <= status < 300
+    now = timezone.now()
+    with transaction.atomic():
+        locked = OutboxEvent.objects.select_for_update().get(pk=event.pk)
+        attempt = locked.attempts + 1
+        delivery = WebhookDelivery.objects.create(
+            event=locked,
+            bank=partner,
+            attempt=attempt,
+            url=partner.webhook_url[:300],
+            response_status=status,
+            error=mask_id_numbers(error)[:300],
+            succeeded=ok,
+            duration_ms=duration_ms,
+        )
+        locked.attempts = attempt
+        fields = ["attempts", "status", "next_attempt_at"]
+        if ok:
+            locked.status = OutboxEvent.Status.DELIVERED
+            locked.delivered_at = now
+            fields.append("delivered_at")
+        elif attempt >= WEBHOOK_MAX_ATTEMPTS:
+            locked.status = OutboxEvent.Status.FAILED
+        else:
+            locked.status = OutboxEvent.Status.PENDING
+            locked.next_attempt_at = now + dt.timedelta(
+                seconds=retry_delay_seconds(attempt)
+            )
+        locked.save(update_fields=fields)
+    event.status, event.attempts = locked.status, locked.attempts
+    return delivery
+
+
+def outbox_deliver_due(*, limit: int = 200) -> DeliverySummary:
+    """Deliver every due event addressed to a bank that has a webhook URL.
+
+    Events for a bank without a URL wait (pending) until one is set; events
+    for other audiences (national platform files) are not touched here.
+    """
+    partners = {
+        p.code: p
+        for p in BankPartner.objects.filter(is_active=True).exclude(webhook_url="")
+    }
+    summary = DeliverySummary()
+    if not partners:
+        return summary
+    ids = _claim_due_events(codes=list(partners), limit=limit)
+    with requests.Session() as session:
+        for event in OutboxEvent.objects.filter(pk__in=ids).order_by("id"):
+            delivery = outbox_event_deliver(
+                event=event, partner=partners[event.audience], session=session
+            )
+            summary.attempted += 1
+            summary.event_ids.append(event.pk)
+            if delivery.succeeded:
+                summary.delivered += 1
+            elif event.status == OutboxEvent.Status.FAILED:
+                summary.failed += 1
+            else:
+                summary.retrying += 1
+    return summary
+
+
+def bank_code_required(code: str) -> BankPartner:
+    partner = BankPartner.objects.filter(code=code.strip().upper()).first()
+    if partner is None:
+        raise DomainError(_("No partner bank has this code."), "unknown_bank")
+    return partner
