@@ -220,7 +220,9 @@ class ArrearsCheckRun(models.Model):
     finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
     checked = models.PositiveIntegerField(_("accounts checked"), default=0)
     newly_in_arrears = models.PositiveIntegerField(_("newly in arrears"), default=0)
-    arrears_updated = models.PositiveIntegerField(_("arrears counts updated"), default=0)
+    arrears_updated = models.PositiveIntegerField(
+        _("arrears counts updated"), default=0
+    )
     subsidy_terminated = models.PositiveIntegerField(
         _("subsidies terminated"), default=0
     )
