@@ -422,7 +422,10 @@ def deposit_post(
     today = business_date()
     expected_first = next_unpaid(locked.paid_through, versions)
     assert expected_first is not None
-    if locked.paid_through is not None and first_month <= locked.paid_through:
+    if (
+        locked.paid_through is not None
+        and versions[0].first_month <= first_month <= locked.paid_through
+    ):
         raise ConflictError(
             _("%(month)s is already paid; the first unpaid month is %(next)s.")
             % {
