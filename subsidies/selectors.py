@@ -8,8 +8,10 @@ per amount (half up). The settlement tests check that the two agree.
 import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 
 from django.db.models import Max, Min, Sum
+from django.utils.translation import gettext as _
 
 from accounts.models import FundAccount, LedgerEntry, LedgerTransaction
 from core.clock import add_months, business_date
@@ -303,6 +305,68 @@ def subsidy_summary(
 
 
 # --- Runs ------------------------------------------------------------------
+
+
+def settlement_sql_params(settlement_date: dt.date) -> dict[str, Any]:
+    """Policy values and ledger accounts the set-based settlement SQL reads."""
+    from accounts import ledger
+    from accounts.models import LedgerAccount
+
+    t = settlement_date
+    wait = policy_value("subsidy_wait_months", on=t)
+    codes = dict(
+        LedgerAccount.objects.filter(
+            code__in=[ledger.INTEREST_EXPENSE, ledger.SUBSIDY_EXPENSE]
+        ).values_list("code", "pk")
+    )
+    return {
+        "t": t,
+        "p": previous_settlement_date(t),
+        "rate_i": policy_value("interest_rate", on=t),
+        "rate_s": policy_value("subsidy_rate", on=t),
+        "basis": policy_value("interest_day_basis", on=t),
+        "wait": wait,
+        "years": policy_value("subsidy_years", on=t),
+        # add_months clamps to the month end, so a few days of slack; the exact
+        # eligibility test is in the SQL.
+        "vd_max": add_months(t, -wait) + dt.timedelta(days=3),
+        "int_la": codes[ledger.INTEREST_EXPENSE],
+        "sub_la": codes[ledger.SUBSIDY_EXPENSE],
+        "memo_i": _("Annual interest %(date)s") % {"date": t.isoformat()},
+        "memo_s": _("Deposit subsidy %(date)s") % {"date": t.isoformat()},
+    }
+
+
+@dataclass(frozen=True)
+class SettlementPreview:
+    fund_account_id: int
+    interest: Decimal
+    subsidy: Decimal
+    subsidy_status: str
+
+
+def settlement_preview(
+    *, settlement_date: dt.date, first_account_id: int, last_account_id: int
+) -> list[SettlementPreview]:
+    """What the set-based settlement would post for an id range (PostgreSQL)."""
+    from django.db import connection
+
+    from subsidies import settlement_sql
+
+    args = {
+        **settlement_sql_params(settlement_date),
+        "lo": first_account_id,
+        "hi": last_account_id,
+    }
+    with connection.cursor() as cur:
+        cur.execute(settlement_sql.LEDGER_RANGE_SQL, args)
+        la_lo, la_hi = cur.fetchone()
+        if la_lo is None:
+            return []
+        cur.execute(
+            settlement_sql.PREVIEW_SQL, {**args, "la_lo": la_lo, "la_hi": la_hi}
+        )
+        return [SettlementPreview(*row) for row in cur.fetchall()]
 
 
 def settlement_run_for(settlement_date: dt.date) -> SettlementRun | None:

@@ -25,11 +25,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts import ledger
-from accounts.models import FundAccount, LedgerAccount, LedgerTransaction
-from core.clock import add_months, business_date
+from accounts.models import FundAccount, LedgerTransaction
+from core.clock import business_date
 from core.exceptions import DomainError
 from core.money import ZERO
-from core.policy import policy_value
 from subsidies import settlement_sql
 from subsidies.models import (
     SettlementChunk,
@@ -41,6 +40,7 @@ from subsidies.selectors import (
     interest_for_period,
     previous_settlement_date,
     settlement_date_of,
+    settlement_sql_params,
     subsidy_computation,
 )
 
@@ -239,29 +239,7 @@ def settlement_run_start(
 
 
 def _policy_params(run: SettlementRun) -> dict[str, Any]:
-    t = run.settlement_date
-    wait = policy_value("subsidy_wait_months", on=t)
-    codes = dict(
-        LedgerAccount.objects.filter(
-            code__in=[ledger.INTEREST_EXPENSE, ledger.SUBSIDY_EXPENSE]
-        ).values_list("code", "pk")
-    )
-    return {
-        "t": t,
-        "p": run.period_start,
-        "rate_i": policy_value("interest_rate", on=t),
-        "rate_s": policy_value("subsidy_rate", on=t),
-        "basis": policy_value("interest_day_basis", on=t),
-        "wait": wait,
-        "years": policy_value("subsidy_years", on=t),
-        # add_months clamps (31 Aug + 12 -> 31 Aug, 29 Feb -> 28 Feb), so a few
-        # days of slack; the exact eligibility test is in the SQL.
-        "vd_max": add_months(t, -wait) + dt.timedelta(days=3),
-        "int_la": codes[ledger.INTEREST_EXPENSE],
-        "sub_la": codes[ledger.SUBSIDY_EXPENSE],
-        "memo_i": _("Annual interest %(date)s") % {"date": t.isoformat()},
-        "memo_s": _("Deposit subsidy %(date)s") % {"date": t.isoformat()},
-    }
+    return settlement_sql_params(run.settlement_date)
 
 
 def _settle_chunk_sql(chunk: SettlementChunk, params: dict[str, Any]) -> ChunkResult:

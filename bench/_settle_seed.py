@@ -1,0 +1,224 @@
+"""Bench data for settle_year: N accounts with 12 monthly deposits 2025-07..2026-06.
+
+Depositors and fund accounts go in by COPY from Python (resident IDs are
+Fernet-encrypted and HMAC-hashed like the real opening service does; account
+numbers carry their Luhn digit); everything derived (ledger accounts,
+agreements, deposit transactions, both legs of each, Deposit rows) is
+generated inside PostgreSQL month by month, each month's legs in ONE insert so
+the ledger's balance trigger checks them. Ids are assigned explicitly:
+fund account = depositor = i, ledger account = LA_OFFSET + i, and the deposit
+transaction of month m (0..11) of account i = TXN_OFFSET + m * N + i.
+
+Semantics follow /work/notes/semantics.md: monthly cadence, first month
+2025-07, each deposit pays exactly one month of the agreement's amount on its
+value date, never late (no arrears, every account first-time).
+"""
+
+import datetime as dt
+import io
+import time
+from collections.abc import Callable
+from decimal import Decimal
+
+from django.db import connection
+
+LA_OFFSET = 1000
+TXN_OFFSET = 1000
+FIRST_MONTH = dt.date(2025, 7, 1)
+MONTHS = 12
+AMOUNT_SQL = "(220 + mod({i} * 7919, 5575))"
+DAY_SQL = "(1 + mod({i} * 7 + {m} * 3, 28))"
+
+
+def monthly_amount(i: int) -> Decimal:
+    return Decimal(220 + (i * 7919) % 5575)
+
+
+def deposit_day(i: int, m: int) -> int:
+    return 1 + (i * 7 + m * 3) % 28
+
+
+def month_start(m: int) -> dt.date:
+    y, mm = divmod(FIRST_MONTH.month - 1 + m, 12)
+    return dt.date(FIRST_MONTH.year + y, mm + 1, 1)
+
+
+def _copy(table: str, columns: list[str], rows: io.StringIO) -> None:
+    rows.seek(0)
+    with connection.cursor() as cur:
+        raw = cur.cursor
+        with raw.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+            while data := rows.read(1 << 20):
+                copy.write(data)
+
+
+def seed(n: int, log: Callable[[str], None] = print) -> None:
+    from accounts.idcard import mask_id_number
+    from accounts.models import BankPartner, Industry
+    from accounts.services import account_number_for, bank_partner_create
+    from core.crypto import encrypt_text, keyed_hash
+    from tests.idgen import make_id
+
+    t0 = time.monotonic()
+    banks = [
+        bank_partner_create(code=code, name=name)[0]
+        for code, name in (("YTB", "烟台银行"), ("ICBC", "工商银行"), ("CCB", "建设银行"))
+    ]
+    from accounts.ledger import bank_settlement_account
+
+    bank_ids = [b.pk for b in banks]
+    bank_la = [bank_settlement_account(b).pk for b in banks]
+    industries = list(Industry.objects.order_by("pk").values_list("pk", flat=True))
+    assert BankPartner.objects.count() == 3
+
+    batch = 100_000
+    for start in range(1, n + 1, batch):
+        dep, fa = io.StringIO(), io.StringIO()
+        for i in range(start, min(start + batch, n + 1)):
+            seq = i % 1000
+            birth = dt.date(1975, 1, 1) + dt.timedelta(days=i // 1000)
+            number = make_id(birth, seq=seq, male=seq % 2 == 1)
+            dep.write(
+                f"{i}\t{encrypt_text(number)}\t{keyed_hash(number)}\t"
+                f"{mask_id_number(number)}\t测试{i}\t13800000000\t"
+                f"{'M' if seq % 2 else 'F'}\t{birth}\t50\tflexible\tnew_forms\t"
+                f"芝罘区\t2025-06-01 09:00:00+08\t{industries[i % len(industries)]}\n"
+            )
+            amount = monthly_amount(i)
+            last_vd = dt.date(2026, 6, deposit_day(i, MONTHS - 1))
+            opened = dt.date(2025, 6, 1) + dt.timedelta(days=i % 29)
+            fa.write(
+                f"{i}\t{account_number_for(i)}\tflexible\topen\t{amount * MONTHS}\t"
+                f"bank_app\tt\t{opened}\t\\N\t2026-06-01\t0\t{last_vd}\t"
+                f"not_yet_eligible\t\\N\t{bank_ids[i % 3]}\t{i}\n"
+            )
+        _copy(
+            "accounts_depositor",
+            [
+                "id",
+                "id_number_encrypted",
+                "id_number_hash",
+                "id_number_masked",
+                "name",
+                "phone",
+                "sex",
+                "birth_date",
+                "female_original_retirement_age",
+                "kind",
+                "employment_form",
+                "district",
+                "created_at",
+                "industry_id",
+            ],
+            dep,
+        )
+        _copy(
+            "accounts_fundaccount",
+            [
+                "id",
+                "account_no",
+                "kind",
+                "status",
+                "balance",
+                "channel",
+                "first_time",
+                "opened_on",
+                "closed_on",
+                "paid_through",
+                "arrears_months",
+                "last_deposit_on",
+                "subsidy_status",
+                "subsidy_terminated_on",
+                "bank_id",
+                "depositor_id",
+            ],
+            fa,
+        )
+        log(f"  depositors and accounts {min(start + batch - 1, n):,}")
+    i = "fa.id"
+    with connection.cursor() as cur:
+        cur.execute(
+            f"""
+            INSERT INTO accounts_ledgeraccount (id, code, name, type, fund_account_id)
+            SELECT {LA_OFFSET} + id, '2001-' || account_no, '个人账户 ' || account_no,
+                   'liability', id
+            FROM accounts_fundaccount ORDER BY id
+            """
+        )
+        cur.execute(
+            f"""
+            INSERT INTO deposits_depositagreement
+                (id, version, monthly_amount, cadence, first_month, effective_month,
+                 channel, text_version, accepted_at, signed_at, fund_account_id)
+            SELECT id, 1, {AMOUNT_SQL.format(i=i)}, 'monthly', %s, %s, 'bank_app',
+                   '2025-01', opened_on + time '09:00', opened_on + time '09:00', id
+            FROM accounts_fundaccount fa ORDER BY id
+            """,
+            [FIRST_MONTH, FIRST_MONTH],
+        )
+        log(f"  ledger accounts and agreements ({time.monotonic() - t0:.0f} s)")
+        for m in range(MONTHS):
+            month = month_start(m)
+            day = DAY_SQL.format(i=i, m=m)
+            amount = AMOUNT_SQL.format(i=i)
+            bank_case = "CASE mod(fa.id, 3) " + " ".join(
+                f"WHEN {k} THEN {bank_ids[k]}" for k in range(3)
+            )
+            bank_la_case = "CASE mod(fa.id, 3) " + " ".join(
+                f"WHEN {k} THEN {bank_la[k]}" for k in range(3)
+            )
+            txn_id = f"({TXN_OFFSET} + {m} * {n} + fa.id)"
+            vd = f"(%(month)s::date + ({day} - 1)::int)"
+            cur.execute(
+                f"""
+                INSERT INTO accounts_ledgertransaction
+                    (id, kind, fund_account_id, bank_id, value_date, posted_at, memo)
+                SELECT {txn_id}, 'deposit', fa.id, {bank_case} END, {vd},
+                       {vd} + time '10:00', ''
+                FROM accounts_fundaccount fa ORDER BY fa.id
+                """,
+                {"month": month},
+            )
+            cur.execute(
+                f"""
+                INSERT INTO accounts_ledgerentry
+                    (id, transaction_id, ledger_account_id, side, amount, value_date)
+                SELECT 2 * {txn_id} - 1, {txn_id}, {bank_la_case} END, 'D',
+                       {amount}, {vd}
+                FROM accounts_fundaccount fa
+                UNION ALL
+                SELECT 2 * {txn_id}, {txn_id}, {LA_OFFSET} + fa.id, 'C', {amount}, {vd}
+                FROM accounts_fundaccount fa
+                """,
+                {"month": month},
+            )
+            cur.execute(
+                f"""
+                INSERT INTO deposits_deposit
+                    (id, amount, first_month, last_month, months, kind, value_date,
+                     paid_at, channel, bank_txn_id, created_at, bank_id,
+                     fund_account_id, ledger_transaction_id, agreement_id)
+                SELECT {txn_id}, {amount}, %(month)s, %(month)s, 1, 'regular', {vd},
+                       {vd} + time '10:00', 'bank_app', '', {vd} + time '10:00',
+                       {bank_case} END, fa.id, {txn_id}, fa.id
+                FROM accounts_fundaccount fa ORDER BY fa.id
+                """,
+                {"month": month},
+            )
+            log(f"  month {month:%Y-%m} posted ({time.monotonic() - t0:.0f} s)")
+        # Bank settlement accounts carry the debit side of every deposit; they
+        # have no cached balance, so nothing else to update.
+        for table in (
+            "accounts_depositor",
+            "accounts_fundaccount",
+            "accounts_ledgeraccount",
+            "accounts_ledgertransaction",
+            "accounts_ledgerentry",
+            "deposits_depositagreement",
+            "deposits_deposit",
+        ):
+            cur.execute(
+                f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                f"(SELECT MAX(id) FROM {table}))"
+            )
+    log(f"  seeded {n:,} accounts in {time.monotonic() - t0:.0f} s")
