@@ -57,8 +57,9 @@ def idempotency_claim(
         cur.execute(
             """
             INSERT INTO banks_idempotencykey
-                (bank_id, key, method, path, body_sha256, state, created_at)
-            VALUES (%s, %s, %s, %s, %s, 'in_progress', %s)
+                (bank_id, key, method, path, body_sha256, state, response_body,
+                 created_at)
+            VALUES (%s, %s, %s, %s, %s, 'in_progress', '', %s)
             ON CONFLICT (bank_id, key) DO UPDATE SET created_at = EXCLUDED.created_at
             WHERE banks_idempotencykey.state = 'in_progress'
               AND banks_idempotencykey.created_at < %s

@@ -64,6 +64,14 @@ class BankAPIView(APIView):
         self._log_request(request, response, started)
         return response
 
+    def finalize_response(
+        self, request: Request, response: Any, *args: Any, **kwargs: Any
+    ) -> Any:
+        response = super().finalize_response(request, response, *args, **kwargs)
+        if response.status_code == 401 and not response.has_header("WWW-Authenticate"):
+            response["WWW-Authenticate"] = 'HMAC-SHA256 realm="api"'
+        return response
+
     def handle_exception(self, exc: Exception) -> Response:
         try:
             return super().handle_exception(exc)
