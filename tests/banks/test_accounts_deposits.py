@@ -16,7 +16,13 @@ def test_open_account_shape(api: FundBankClient, bank: Any) -> None:
     response = api.open_account(**account_fields(1, cadence="quarterly"))
     assert response.status_code == 201, response.text
     body = response.json()
-    assert set(body) == {"account_no", "status", "monthly_amount", "cadence", "start_month"}
+    assert set(body) == {
+        "account_no",
+        "status",
+        "monthly_amount",
+        "cadence",
+        "start_month",
+    }
     assert body["status"] == "open"
     assert body["monthly_amount"] == "800.00"
     assert body["cadence"] == "quarterly"
@@ -52,9 +58,7 @@ def test_open_duplicate_person(api: FundBankClient, other_api: FundBankClient) -
         ({"industry": "no_such_code"}, "industry"),
     ],
 )
-def test_open_bad_input_is_400(
-    api: FundBankClient, override: dict, field: str
-) -> None:
+def test_open_bad_input_is_400(api: FundBankClient, override: dict, field: str) -> None:
     response = api.open_account(**account_fields(3, **override))
     assert response.status_code == 400, response.text
     assert field in response.json()["error"]["fields"]

@@ -50,7 +50,9 @@ def test_timestamp_inside_window_is_accepted(api: FundBankClient) -> None:
 
 def test_altered_body(api: FundBankClient, bank: Any) -> None:
     body = encode_body({"account_no": "1", "amount": "800.00"})
-    headers = signed_headers(bank.key_id, bank.plain_secret, "POST", "/api/v1/deposits/", body)
+    headers = signed_headers(
+        bank.key_id, bank.plain_secret, "POST", "/api/v1/deposits/", body
+    )
     headers |= {"Content-Type": "application/json", "Idempotency-Key": "k1"}
     tampered = body.replace(b"800.00", b"900.00")
     response = _send(api, "POST", "/api/v1/deposits/", headers, tampered)
@@ -65,7 +67,9 @@ def test_altered_path_and_query(api: FundBankClient, bank: Any) -> None:
     moved = _send(api, "GET", "/api/v1/statements/2026-01-14/", headers)
     assert moved.status_code == 401
     assert error_code(moved) == "signature_invalid"
-    with_query = _send(api, "GET", "/api/v1/statements/2026-01-15/?page_size=1", headers)
+    with_query = _send(
+        api, "GET", "/api/v1/statements/2026-01-15/?page_size=1", headers
+    )
     assert with_query.status_code == 401
     signed_q = signed_headers(
         bank.key_id,
@@ -85,7 +89,9 @@ def test_altered_method(api: FundBankClient, bank: Any) -> None:
 
 @pytest.mark.parametrize("missing", ["X-Bank-Key", "X-Timestamp", "X-Signature"])
 def test_missing_header(api: FundBankClient, bank: Any, missing: str) -> None:
-    headers = signed_headers(bank.key_id, bank.plain_secret, "GET", "/api/v1/industries/")
+    headers = signed_headers(
+        bank.key_id, bank.plain_secret, "GET", "/api/v1/industries/"
+    )
     del headers[missing]
     response = _send(api, "GET", "/api/v1/industries/", headers)
     assert response.status_code == 401
@@ -94,7 +100,9 @@ def test_missing_header(api: FundBankClient, bank: Any, missing: str) -> None:
 
 @pytest.mark.parametrize("stamp", ["abc", "1.5", "-5", "12345678901234567890"])
 def test_malformed_timestamp(api: FundBankClient, bank: Any, stamp: str) -> None:
-    headers = signed_headers(bank.key_id, bank.plain_secret, "GET", "/api/v1/industries/")
+    headers = signed_headers(
+        bank.key_id, bank.plain_secret, "GET", "/api/v1/industries/"
+    )
     headers["X-Timestamp"] = stamp
     response = _send(api, "GET", "/api/v1/industries/", headers)
     assert response.status_code == 401
@@ -102,7 +110,9 @@ def test_malformed_timestamp(api: FundBankClient, bank: Any, stamp: str) -> None
 
 
 def test_malformed_signature(api: FundBankClient, bank: Any) -> None:
-    headers = signed_headers(bank.key_id, bank.plain_secret, "GET", "/api/v1/industries/")
+    headers = signed_headers(
+        bank.key_id, bank.plain_secret, "GET", "/api/v1/industries/"
+    )
     headers["X-Signature"] = "zz" * 32
     response = _send(api, "GET", "/api/v1/industries/", headers)
     assert response.status_code == 401

@@ -39,7 +39,10 @@ def test_reused_key_with_other_body_is_422(
     )
     assert response.status_code == 422
     assert error_code(response) == "idempotency_key_reused"
-    assert response.json()["error"]["message"] == "该 Idempotency-Key 已用于另一个不同的请求体。"
+    assert (
+        response.json()["error"]["message"]
+        == "该 Idempotency-Key 已用于另一个不同的请求体。"
+    )
     assert Deposit.objects.count() == 1
 
 
@@ -103,9 +106,7 @@ def test_missing_or_invalid_key_is_400(
 
 
 @pytest.mark.django_db
-def test_keys_are_per_bank(
-    api: FundBankClient, other_api: FundBankClient
-) -> None:
+def test_keys_are_per_bank(api: FundBankClient, other_api: FundBankClient) -> None:
     mine = api.open_account(idempotency_key="shared", **account_fields(60))
     theirs = other_api.open_account(idempotency_key="shared", **account_fields(61))
     assert mine.status_code == theirs.status_code == 201
