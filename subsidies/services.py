@@ -332,17 +332,22 @@ def settlement_chunk_settle_next(
     run: SettlementRun,
     params: dict[str, Any] | None = None,
     hook: ChunkHook | None = None,
+    set_based: bool | None = None,
 ) -> ChunkResult | None:
     """Claim one pending chunk and settle it, all in one DB transaction.
 
     ``hook`` runs inside that transaction after the postings (tests use it to
-    simulate a worker dying half-way). Returns None when no chunk is left.
+    simulate a worker dying half-way). ``set_based`` defaults to True on
+    PostgreSQL; False takes the account-by-account path of the embedded demo.
+    Returns None when no chunk is left.
     """
+    if set_based is None:
+        set_based = connection.vendor == "postgresql"
     with transaction.atomic():
         chunk = _claim_chunk(run)
         if chunk is None:
             return None
-        if connection.vendor == "postgresql":
+        if set_based:
             result = _settle_chunk_sql(chunk, params or _policy_params(run))
         else:
             result = _settle_chunk_orm(chunk, run)

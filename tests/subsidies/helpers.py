@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from accounts import ledger
 from accounts.models import FundAccount, LedgerTransaction
-from deposits.models import DepositAgreement, Deposit
+from deposits.models import Deposit, DepositAgreement
 
 
 def _agreement(account: FundAccount, first_month: dt.date) -> DepositAgreement:

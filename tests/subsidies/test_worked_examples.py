@@ -74,7 +74,9 @@ def test_e1_interest_and_subsidy_to_the_fen(open_account, business_day, bank) ->
 
 
 @pytest.mark.django_db
-def test_e2_withdrawal_interest_and_no_subsidy(open_account, business_day, bank) -> None:
+def test_e2_withdrawal_interest_and_no_subsidy(
+    open_account, business_day, bank
+) -> None:
     account = _e1(open_account, business_day, bank)
     for day in (dt.date(2026, 7, 10), dt.date(2026, 8, 10)):
         business_day(day)
