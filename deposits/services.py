@@ -367,7 +367,9 @@ def deposit_post(
     amount = _deposit_amount(amount)
     if not isinstance(first_month, dt.date) or first_month.day != 1:
         raise field_error(
-            "first_month", _("The first month must be a month (YYYY-MM)."), "month_gap"
+            "first_month",
+            _("The first month must be a month (YYYY-MM)."),
+            "invalid_month",
         )
     if not isinstance(paid_at, dt.datetime):
         raise field_error("paid_at", _("The payment time is required."), "required")
@@ -396,7 +398,8 @@ def deposit_post(
     # Lock before checking the grid: two deposits for one account serialise here.
     locked = FundAccount.objects.select_for_update().get(pk=account.pk)
     if bank is not None and locked.bank_id != bank.pk:
-        raise NotFoundError(_("Not found."), "not_found")
+        # Another bank never learns the account exists (contract).
+        raise NotFoundError(_("Not found."), "account_not_found")
     if locked.status == Status.CLOSED:
         raise ConflictError(
             _("The account is closed and takes no deposits."), "account_closed"

@@ -88,6 +88,7 @@ def _snapshot():
         ({"first_month": dt.date(2025, 2, 1)}, "month_gap", 400, "first_month"),
         ({"first_month": dt.date(2025, 4, 1)}, "period_already_paid", 409, None),
         ({"first_month": dt.date(2025, 3, 1)}, "period_already_paid", 409, None),
+        ({"first_month": dt.date(2025, 5, 2)}, "invalid_month", 400, "first_month"),
         ({"months": 0}, "invalid_months", 400, "months"),
         ({"months": 13}, "invalid_months", 400, "months"),
         ({"bank_txn_id": "B-1"}, "duplicate_bank_txn", 409, None),
@@ -155,7 +156,7 @@ def test_other_bank_cannot_post(fe_account, pay):
     account = fe_account(dt.date(2025, 3, 1), bank=other)
     with pytest.raises(DomainError) as err:
         pay(account, dt.date(2025, 3, 10))
-    assert (err.value.code, err.value.status) == ("not_found", 404)
+    assert (err.value.code, err.value.status) == ("account_not_found", 404)
 
 
 def test_bank_txn_id_unique_per_bank_not_globally(fe_account, pay):
