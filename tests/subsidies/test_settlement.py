@@ -255,7 +255,9 @@ def test_command_refuses_before_30_june(open_account, business_day, db) -> None:
     with pytest.raises(SystemExit) as exc:
         call_command("settle_year", "--year", "2026", stderr=err)
     assert exc.value.code == 2
-    assert "2026-06-30" in err.getvalue()
+    assert err.getvalue().strip() == (
+        "2026-06-30 的结息不能在当日之前进行（业务日期 2026-06-29）。"
+    )
     assert not SettlementRun.objects.exists()
 
 

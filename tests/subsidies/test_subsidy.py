@@ -7,6 +7,7 @@ import pytest
 
 from accounts.models import FundAccount
 from accounts.selectors import ledger_problems
+from core.exceptions import DomainError
 from subsidies.models import SubsidyEvent
 from subsidies.selectors import (
     subsidy_accrued_to_date,
@@ -144,10 +145,10 @@ def test_termination_keeps_posted_subsidy_and_the_earliest_date(
 def test_unknown_termination_reason_is_refused(open_account, business_day) -> None:
     business_day(dt.date(2025, 3, 1))
     account = open_account(1)
-    with pytest.raises(Exception) as err:
+    with pytest.raises(DomainError) as err:
         subsidy_terminate(account=account, on=dt.date(2025, 3, 2), reason="whim")
     assert err.value.code == "invalid_choice"
-    assert "whim" in err.value.message
+    assert err.value.message == "未知的补贴终止原因 whim。"
 
 
 @pytest.mark.django_db
