@@ -129,3 +129,52 @@ def test_deposit_racing_the_arrears_job_is_never_overwritten(fe_account, bank):
     assert account.status == FundAccount.Status.OPEN
     assert account.arrears_months == 0
     assert account.balance == Decimal("6000.00")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_job_waits_for_a_committing_deposit_and_rereads_the_row(fe_account):
+    """A deposit holds the account row; the job blocks on it, then decides on
+    the committed row (PostgreSQL re-evaluates FOR UPDATE rows), so it does
+    not seal an account whose arrears were just paid."""
+    import time
+
+    from django.db import transaction
+
+    account = fe_account(dt.date(2025, 1, 1), amount="1000")
+    set_business_date(dt.date(2025, 7, 1))
+    holding = threading.Event()
+    out: dict = {}
+
+    def deposit_like_writer():
+        try:
+            with transaction.atomic():
+                FundAccount.objects.select_for_update().get(pk=account.pk)
+                FundAccount.objects.filter(pk=account.pk).update(
+                    paid_through=dt.date(2025, 6, 1), balance=Decimal("6000.00")
+                )
+                holding.set()
+                time.sleep(1.0)
+        finally:
+            connection.close()
+
+    def job():
+        try:
+            holding.wait(timeout=10)
+            started = time.monotonic()
+            out["summary"] = check_arrears(month=dt.date(2025, 6, 1))
+            out["waited"] = time.monotonic() - started
+        finally:
+            connection.close()
+
+    threads = [
+        threading.Thread(target=deposit_like_writer),
+        threading.Thread(target=job),
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    assert out["waited"] > 0.5  # it really waited for the writer's lock
+    assert (out["summary"].sealed, out["summary"].cancelled) == (0, 0)
+    account.refresh_from_db()
+    assert (account.status, account.arrears_months) == ("open", 0)
