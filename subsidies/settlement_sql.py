@@ -183,7 +183,7 @@ upd AS (
     SET balance = fa.balance + COALESCE(mv.amount, 0),
         subsidy_status = c.new_status
     FROM calc c LEFT JOIN moved mv USING (fa_id)
-    WHERE fa.id = c.fa_id
+    WHERE fa.id = c.fa_id AND fa.id BETWEEN %(lo)s AND %(hi)s
       AND (mv.amount IS NOT NULL OR c.new_status <> c.old_status)
     RETURNING 1
 )
