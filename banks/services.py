@@ -136,15 +136,20 @@ def api_request_log_create(
     never reach this table; ID numbers are masked here whatever the caller."""
     return ApiRequestLog.objects.create(
         bank=bank,
-        method=method[:8],
-        path=mask_id_numbers(path)[:300],
+        method=_text(method)[:8],
+        path=mask_id_numbers(_text(path))[:300],
         status=status,
         latency_ms=max(0, latency_ms),
-        idempotency_key=idempotency_key[:64],
-        error_code=error_code[:40],
+        idempotency_key=_text(idempotency_key)[:64],
+        error_code=_text(error_code)[:40],
         replayed=replayed,
-        body_excerpt=mask_id_numbers(body_excerpt)[:300],
+        body_excerpt=mask_id_numbers(_text(body_excerpt))[:300],
     )
+
+
+def _text(value: str) -> str:
+    # PostgreSQL text cannot hold NUL; a hostile body must not lose its log row.
+    return value.replace("\x00", "\ufffd")
 
 
 # --- consents -----------------------------------------------------------------
