@@ -712,7 +712,7 @@ WITH ag AS (
                WHEN t.new_arrears > 0 AND t.subsidy_status IN {_TERMINABLE_SQL}
                THEN 'terminated' ELSE t.subsidy_status END
       FROM todo t
-     WHERE fa.id = t.id
+     WHERE fa.id = t.id AND fa.id >= %(lo)s AND fa.id < %(hi)s
        AND (t.new_arrears <> t.old_arrears
             OR (t.new_arrears > 0 AND (
                    t.subsidy_terminated_on IS NULL
