@@ -125,3 +125,50 @@ def test_deposit_lists_render(client, admin_user, fe_account, pay):
         client.get(reverse("admin:deposits_arrearscheckrun_changelist")).status_code
         == 200
     )
+
+
+def _form_fields(html: str) -> dict[str, str]:
+    """Inputs and selected options of the admin change form."""
+    from html.parser import HTMLParser
+
+    fields: dict[str, str] = {}
+
+    class Parser(HTMLParser):
+        select: str | None = None
+
+        def handle_starttag(self, tag, attrs):
+            a = dict(attrs)
+            if tag == "input" and a.get("name") and a.get("type") != "submit":
+                if a.get("type") != "checkbox" or "checked" in a:
+                    fields[a["name"]] = a.get("value") or ""
+            elif tag == "select":
+                self.select = a.get("name")
+            elif tag == "option" and self.select and "selected" in a:
+                fields[self.select] = a.get("value") or ""
+
+        def handle_endtag(self, tag):
+            if tag == "select":
+                self.select = None
+
+    Parser().feed(html)
+    return fields
+
+
+def test_account_page_still_saves_with_the_agreement_inline(
+    client, admin_user, fe_account, pay
+):
+    from accounts.services import bank_partner_create
+
+    account = fe_account(dt.date(2025, 3, 1))
+    pay(account, dt.date(2025, 3, 10))
+    other, _secret = bank_partner_create(code="OTH", name="别的银行")
+    client.force_login(admin_user)
+    url = reverse("admin:accounts_fundaccount_change", args=[account.pk])
+    data = _form_fields(client.get(url).content.decode())
+    assert data["agreements-TOTAL_FORMS"] == "1"
+    data["bank"] = str(other.pk)
+    response = client.post(url, data)
+    assert response.status_code == 302, response.content.decode()[:2000]
+    account.refresh_from_db()
+    assert account.bank == other
+    assert DepositAgreement.objects.filter(fund_account=account).count() == 1
