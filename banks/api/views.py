@@ -415,9 +415,7 @@ class DepositCreateView(BankAPIView):
             bank_txn_id=data["bank_txn_id"],
             channel=FundAccount.Channel.BANK_APP,
         )
-        balance, status = FundAccount.objects.filter(pk=account.pk).values_list(
-            "balance", "status"
-        )[0]
+        # deposit_post refreshes ``account`` (balance, status) under its lock.
         first = month_index(deposit.first_month)
         out = DepositOutputSerializer(
             {
@@ -428,8 +426,8 @@ class DepositCreateView(BankAPIView):
                     month_from_index(i)
                     for i in range(first, month_index(deposit.last_month) + 1)
                 ],
-                "balance": balance,
-                "status": status,
+                "balance": account.balance,
+                "status": account.status,
             }
         )
         return Response(out.data, status=201)

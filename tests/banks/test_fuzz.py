@@ -123,5 +123,7 @@ def test_no_500_for_generated_requests(
     report = os.environ.get("FUZZ_REPORT")
     if report:
         with open(report, "a") as fh:
-            fh.write(json.dumps({"op": f"{method} {path}", "mode": mode.value,
-                                 "sent": sent}) + "\n")
+            fh.write(
+                json.dumps({"op": f"{method} {path}", "mode": mode.value, "sent": sent})
+                + "\n"
+            )

@@ -1,0 +1,59 @@
+"""Seed the API load bench: one bank, N accounts with agreements (run by
+bench/api_load.py inside Django). Writes the credentials to a file, never
+to stdout."""
+
+import datetime as dt
+import json
+import sys
+import time
+from decimal import Decimal
+
+import django
+
+django.setup()
+
+from accounts.services import bank_partner_create  # noqa: E402
+from banks.services import bank_partner_update  # noqa: E402
+from core.clock import business_date, month_start  # noqa: E402
+from deposits.services import account_open_with_agreement  # noqa: E402
+from tests.idgen import make_id  # noqa: E402
+
+
+def main(count: int, out_path: str) -> None:
+    started = time.perf_counter()
+    partner, secret = bank_partner_create(code="BENCH", name="压测银行")
+    bank_partner_update(
+        partner=partner, name=partner.name, webhook_url="", throttle_per_minute=10**9
+    )
+    start_month = month_start(business_date())
+    numbers = []
+    for n in range(count):
+        birth = dt.date(1970, 1, 1) + dt.timedelta(days=n // 400)
+        account, _agreement = account_open_with_agreement(
+            id_number=make_id(birth, seq=(n % 400) * 2 + 1, male=True),
+            name=f"压测{n}",
+            phone="13800000000",
+            employment_form="new_forms",
+            industry_code="new_courier",
+            bank=partner,
+            channel="bank_app",
+            monthly_amount=Decimal("800.00"),
+            cadence="monthly",
+            start_month=start_month,
+        )
+        numbers.append(account.account_no)
+    with open(out_path, "w") as fh:
+        json.dump(
+            {
+                "key_id": partner.key_id,
+                "secret": secret,
+                "accounts": numbers,
+                "start_month": start_month.isoformat(),
+            },
+            fh,
+        )
+    print(f"seeded {count} accounts in {time.perf_counter() - started:.1f} s")
+
+
+if __name__ == "__main__":
+    main(int(sys.argv[1]), sys.argv[2])

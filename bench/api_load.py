@@ -1,0 +1,307 @@
+"""Load benchmark: signed deposits against gunicorn on PostgreSQL.
+
+    cd /work/main && DATABASE_URL=postgres://postgres@127.0.0.1:5432/fund_b \
+        REDIS_URL=redis://127.0.0.1:6379/5 CELERY_BROKER_URL=redis://127.0.0.1:6379/6 \
+        .venv/bin/python bench/api_load.py
+
+A fresh database <db>_apibench is created and migrated; one bank and
+--accounts accounts are seeded through the services; gunicorn (--workers
+processes, gthread) serves on 127.0.0.1. In one run, one after the other:
+1. baseline: a trivial signed GET (/api/v1/industries/), closed loop,
+   --concurrency connections, --seconds;
+2. deposits: signed POST /api/v1/deposits/ (each with its Idempotency-Key),
+   closed loop, same concurrency and duration; every connection owns its
+   accounts so each account's months are posted in order;
+3. paced: deposits at --paced-rps for --paced-seconds (open loop; latency
+   counted from the scheduled send time, so queueing is not hidden);
+4. checks: every 201 is exactly one Deposit row (no loss, no double),
+   distinct bank_txn_ids, total amount, and the ledger invariants
+   (verify_ledger's checks).
+Prints requests/s, p50/p99 latency and the deposits/GET ratio.
+"""
+
+import argparse
+import asyncio
+import datetime as dt
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench._api_client import Connection, Result, percentile  # noqa: E402
+
+PY = str(ROOT / ".venv" / "bin" / "python")
+GUNICORN = str(ROOT / ".venv" / "bin" / "gunicorn")
+SHANGHAI = dt.timezone(dt.timedelta(hours=8))
+
+
+def _url(db: str) -> str:
+    return os.environ["DATABASE_URL"].rsplit("/", 1)[0] + "/" + db
+
+
+def _env(db: str) -> dict[str, str]:
+    return dict(
+        os.environ,
+        DATABASE_URL=_url(db),
+        DJANGO_SETTINGS_MODULE="config.settings.local",
+        FUND_ENV="development",
+        DJANGO_DEBUG="false",
+        LOG_LEVEL="ERROR",
+        PYTHONPATH=str(ROOT),
+    )
+
+
+def _fresh_db(db: str) -> None:
+    subprocess.run(
+        ["dropdb", "--if-exists", "-h", "127.0.0.1", "-U", "postgres", db], check=True
+    )
+    subprocess.run(["createdb", "-h", "127.0.0.1", "-U", "postgres", db], check=True)
+    subprocess.run(
+        [PY, "manage.py", "migrate", "-v0"], cwd=ROOT, env=_env(db), check=True
+    )
+
+
+def _month_plus(first: dt.date, n: int) -> str:
+    y, m = divmod(first.month - 1 + n, 12)
+    return f"{first.year + y:04d}-{m + 1:02d}"
+
+
+class Stats:
+    def __init__(self) -> None:
+        self.results: list[Result] = []
+
+    def summary(self, seconds: float) -> dict[str, Any]:
+        lat = [r.latency * 1000 for r in self.results]
+        statuses: dict[int, int] = {}
+        for r in self.results:
+            statuses[r.status] = statuses.get(r.status, 0) + 1
+        return {
+            "requests": len(self.results),
+            "rps": len(self.results) / seconds if seconds else 0.0,
+            "p50_ms": percentile(lat, 50),
+            "p99_ms": percentile(lat, 99),
+            "statuses": statuses,
+        }
+
+
+class DepositFeed:
+    """Per-connection accounts, each with its next month."""
+
+    def __init__(self, accounts: list[str], start: dt.date, worker: int) -> None:
+        self.accounts = accounts
+        self.start = start
+        self.worker = worker
+        self.next_month = dict.fromkeys(accounts, 0)
+        self.i = 0
+        self.seq = 0
+
+    def next(self) -> tuple[dict[str, Any], str]:
+        no = self.accounts[self.i % len(self.accounts)]
+        self.i += 1
+        month = self.next_month[no]
+        self.next_month[no] = month + 1
+        self.seq += 1
+        txn = f"W{self.worker}-{self.seq}"
+        payload = {
+            "account_no": no,
+            "amount": "800.00",
+            "first_month": _month_plus(self.start, month),
+            "months": 1,
+            "bank_txn_id": txn,
+            "paid_at": dt.datetime.now(SHANGHAI).isoformat(timespec="seconds"),
+        }
+        return payload, txn
+
+
+async def closed_loop(
+    conns: list[Connection], seconds: float, make: Any, stats: Stats
+) -> float:
+    deadline = time.perf_counter() + seconds
+    started = time.perf_counter()
+
+    async def run(i: int) -> None:
+        while time.perf_counter() < deadline:
+            method, path, payload, idem = make(i)
+            stats.results.append(await conns[i].request(method, path, payload, idem))
+
+    await asyncio.gather(*(run(i) for i in range(len(conns))))
+    return time.perf_counter() - started
+
+
+async def paced(
+    conns: list[Connection], rate: float, seconds: float, make: Any, stats: Stats
+) -> float:
+    total = int(rate * seconds)
+    started = time.perf_counter()
+    counter = iter(range(total))
+
+    async def run(i: int) -> None:
+        for n in counter:
+            at = started + n / rate
+            delay = at - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            method, path, payload, idem = make(i)
+            result = await conns[i].request(method, path, payload, idem)
+            # From the scheduled time: a late start counts as latency.
+            result.latency = time.perf_counter() - at
+            stats.results.append(result)
+
+    await asyncio.gather(*(run(i) for i in range(len(conns))))
+    return time.perf_counter() - started
+
+
+def _fmt(name: str, s: dict[str, Any]) -> str:
+    return (
+        f"{name:<28} {s['requests']:>7} req  {s['rps']:>8.1f} req/s  "
+        f"p50 {s['p50_ms']:>7.1f} ms  p99 {s['p99_ms']:>7.1f} ms  {s['statuses']}"
+    )
+
+
+async def measure(args: argparse.Namespace, seed: dict[str, Any]) -> dict[str, Any]:
+    conc = args.concurrency
+    conns = [
+        Connection("127.0.0.1", args.port, seed["key_id"], seed["secret"])
+        for _ in range(conc)
+    ]
+    start = dt.date.fromisoformat(seed["start_month"])
+    accounts = seed["accounts"]
+    feeds = [DepositFeed(accounts[i::conc], start, i) for i in range(conc)]
+
+    def get(i: int) -> tuple[str, str, None, None]:
+        return "GET", "/api/v1/industries/", None, None
+
+    def deposit(i: int) -> tuple[str, str, dict[str, Any], str]:
+        payload, txn = feeds[i].next()
+        return "POST", "/api/v1/deposits/", payload, txn
+
+    warm = Stats()
+    await closed_loop(conns, 2.0, get, warm)
+    out: dict[str, Any] = {}
+    stats = Stats()
+    took = await closed_loop(conns, args.seconds, get, stats)
+    out["get"] = stats.summary(took)
+    print(_fmt("trivial signed GET", out["get"]), flush=True)
+    stats = Stats()
+    took = await closed_loop(conns, args.seconds, deposit, stats)
+    out["deposit"] = stats.summary(took)
+    out["deposit_results"] = stats.results
+    print(_fmt("deposits (max)", out["deposit"]), flush=True)
+    stats = Stats()
+    took = await paced(conns, args.paced_rps, args.paced_seconds, deposit, stats)
+    out["paced"] = stats.summary(took)
+    out["paced_results"] = stats.results
+    print(_fmt(f"deposits at {args.paced_rps:.0f}/s", out["paced"]), flush=True)
+    for c in conns:
+        await c.close()
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--accounts", type=int, default=3000)
+    parser.add_argument("--concurrency", type=int, default=24)
+    parser.add_argument("--seconds", type=float, default=15.0)
+    parser.add_argument("--paced-rps", type=float, default=200.0)
+    parser.add_argument("--paced-seconds", type=float, default=15.0)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--port", type=int, default=8765)
+    args = parser.parse_args()
+    db = os.environ["DATABASE_URL"].rsplit("/", 1)[1] + "_apibench"
+
+    print(f"database {db}: fresh, migrating", flush=True)
+    _fresh_db(db)
+    with tempfile.TemporaryDirectory() as tmp:
+        seed_file = os.path.join(tmp, "seed.json")
+        subprocess.run(
+            [PY, "bench/_api_seed.py", str(args.accounts), seed_file],
+            cwd=ROOT,
+            env=_env(db),
+            check=True,
+        )
+        seed = json.load(open(seed_file))
+    server = subprocess.Popen(
+        [
+            GUNICORN,
+            "config.wsgi",
+            "--workers",
+            str(args.workers),
+            "--worker-class",
+            "gthread",
+            "--threads",
+            str(args.threads),
+            "--keep-alive",
+            "30",
+            "--bind",
+            f"127.0.0.1:{args.port}",
+        ],
+        cwd=ROOT,
+        env=_env(db),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        probe = Connection("127.0.0.1", args.port, seed["key_id"], seed["secret"])
+        for _ in range(100):  # bounded wait for the server
+            try:
+                if asyncio.run(probe.request("GET", "/api/v1/industries/")).status:
+                    break
+            except OSError:
+                time.sleep(0.1)
+        print(
+            f"gunicorn: {args.workers} workers x {args.threads} threads; "
+            f"client: {args.concurrency} keep-alive connections",
+            flush=True,
+        )
+        out = asyncio.run(measure(args, seed))
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)
+
+    created = [
+        json.loads(r.body)
+        for r in out["deposit_results"] + out["paced_results"]
+        if r.status == 201
+    ]
+    checked = subprocess.run(
+        [PY, "bench/_api_verify.py"],
+        cwd=ROOT,
+        env=_env(db),
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    db_state = json.loads(checked.stdout.strip().splitlines()[-1])
+    ids = {c["deposit_id"] for c in created}
+    expected_total = sum(int(c["amount"].replace(".", "")) for c in created)
+    ratio = out["deposit"]["rps"] / out["get"]["rps"]
+    print(f"deposits / trivial GET rate: {ratio:.2f}")
+    print(
+        f"201 responses {len(created)}, distinct deposit ids {len(ids)}; "
+        f"database: {db_state['deposits']} deposits, "
+        f"{db_state['distinct_bank_txn_ids']} distinct bank_txn_ids, "
+        f"total {db_state['total']} (responses say {expected_total / 100:.2f})"
+    )
+    print(f"ledger problems: {db_state['ledger_problems'] or 'none'}")
+    ok = (
+        len(created) == len(ids) == db_state["deposits"]
+        and db_state["distinct_bank_txn_ids"] == db_state["deposits"]
+        and f"{expected_total / 100:.2f}" == db_state["total"]
+        and not db_state["ledger_problems"]
+    )
+    print("CHECK", "OK: nothing lost or doubled" if ok else "FAILED")
+    sys.exit(0 if ok else 1)
+
+
+if __name__ == "__main__":
+    main()
