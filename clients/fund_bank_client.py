@@ -195,14 +195,15 @@ class FundBankClient:
         """Every item of the day, following the cursor."""
         items: list[dict[str, Any]] = []
         cursor = None
-        while True:
+        for _page in range(100_000):  # bounded: a day never has that many pages
             response = self.statement(day, cursor=cursor, page_size=page_size)
             response.raise_for_status()
             data = response.json()
             items.extend(data["items"])
             cursor = data["next_cursor"]
             if not cursor:
-                return items
+                break
+        return items
 
     def industries(self) -> httpx.Response:
         return self.get("/api/v1/industries/")
