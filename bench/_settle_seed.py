@@ -69,7 +69,11 @@ def seed(n: int, log: Callable[[str], None] = print) -> None:
     t0 = time.monotonic()
     banks = [
         bank_partner_create(code=code, name=name)[0]
-        for code, name in (("YTB", "烟台银行"), ("ICBC", "工商银行"), ("CCB", "建设银行"))
+        for code, name in (
+            ("YTB", "烟台银行"),
+            ("ICBC", "工商银行"),
+            ("CCB", "建设银行"),
+        )
     ]
     from accounts.ledger import bank_settlement_account
 
@@ -230,7 +234,7 @@ def seed(n: int, log: Callable[[str], None] = print) -> None:
                 {"month": month},
             )
             log(f"  month {month:%Y-%m} posted ({time.monotonic() - t0:.0f} s)")
-        for name, definition in deferred_indexes:
+        for _name, definition in deferred_indexes:
             cur.execute(definition)
         log(f"  {len(deferred_indexes)} indexes built ({time.monotonic() - t0:.0f} s)")
         cur.execute("SET session_replication_role = origin")

@@ -62,7 +62,12 @@ def db_env(db: str, base: str) -> dict[str, str]:
 def ensure_seed(seed_db: str, n: int, base: str, reseed: bool) -> None:
     server = base.rsplit("/", 1)[0] + "/postgres"
     exists = sh(
-        ["psql", server, "-Atqc", f"SELECT 1 FROM pg_database WHERE datname='{seed_db}'"]
+        [
+            "psql",
+            server,
+            "-Atqc",
+            f"SELECT 1 FROM pg_database WHERE datname='{seed_db}'",
+        ]
     ).strip()
     if exists and not reseed:
         try:
@@ -80,9 +85,15 @@ def ensure_seed(seed_db: str, n: int, base: str, reseed: bool) -> None:
     print(f"seeding {n:,} accounts into {seed_db} ...", flush=True)
     t0 = time.monotonic()
     subprocess.run(
-        [PY, "-c", f"import django; django.setup(); "
-         f"from bench._settle_seed import seed; seed({n})"],
-        env=env, check=True, cwd=ROOT,
+        [
+            PY,
+            "-c",
+            f"import django; django.setup(); "
+            f"from bench._settle_seed import seed; seed({n})",
+        ],
+        env=env,
+        check=True,
+        cwd=ROOT,
     )
     psql(seed_db, "VACUUM ANALYZE", base)
     psql(seed_db, "CHECKPOINT", base)
@@ -143,10 +154,26 @@ def start_workers(n: int, env: dict[str, str], logdir: Path) -> list[subprocess.
         log = open(logdir / f"bench_worker{k}.log", "w")
         procs.append(
             subprocess.Popen(
-                [CELERY, "-A", "config.celery_app", "worker", "--concurrency", "1",
-                 "--pool", "prefork", "-n", f"bench{k}@%h", "--without-gossip",
-                 "--without-mingle", "-l", "info"],
-                env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+                [
+                    CELERY,
+                    "-A",
+                    "config.celery_app",
+                    "worker",
+                    "--concurrency",
+                    "1",
+                    "--pool",
+                    "prefork",
+                    "-n",
+                    f"bench{k}@%h",
+                    "--without-gossip",
+                    "--without-mingle",
+                    "-l",
+                    "info",
+                ],
+                env=env,
+                cwd=ROOT,
+                stdout=log,
+                stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
         )
@@ -192,8 +219,11 @@ def main() -> None:
 
     base_s, base_line = run_baseline(run_db, base)
     base_count, base_total = base_line.split("|")
-    print(f"baseline: {base_s:.1f} s for {int(base_count):,} accounts "
-          f"(interest {base_total})", flush=True)
+    print(
+        f"baseline: {base_s:.1f} s for {int(base_count):,} accounts "
+        f"(interest {base_total})",
+        flush=True,
+    )
     psql(run_db, "VACUUM ANALYZE", base)
     psql(run_db, "CHECKPOINT", base)
 
@@ -203,8 +233,17 @@ def main() -> None:
     try:
         t0 = time.monotonic()
         out = sh(
-            [PY, "manage.py", "settle_year", "--year", "2026",
-             "--workers", str(args.workers), "--chunk-size", str(args.chunk_size)],
+            [
+                PY,
+                "manage.py",
+                "settle_year",
+                "--year",
+                "2026",
+                "--workers",
+                str(args.workers),
+                "--chunk-size",
+                str(args.chunk_size),
+            ],
             env=env,
         )
         settle_s = time.monotonic() - t0
@@ -220,14 +259,20 @@ def main() -> None:
     accounts, interest, n_i, subsidy, status, inner = row.split("|")
     accounts_i = int(accounts)
     rate = accounts_i / settle_s
-    print(f"settle_year: {settle_s:.1f} s end to end ({float(inner):.1f} s inside "
-          f"the run), {accounts_i:,} accounts, {rate:,.0f} accounts/s, status "
-          f"{status}")
-    print(f"ratio settle_year / baseline: {settle_s / base_s:.2f}x "
-          f"(targets: >= 15,000 accounts/s and <= 4x)")
+    print(
+        f"settle_year: {settle_s:.1f} s end to end ({float(inner):.1f} s inside "
+        f"the run), {accounts_i:,} accounts, {rate:,.0f} accounts/s, status "
+        f"{status}"
+    )
+    print(
+        f"ratio settle_year / baseline: {settle_s / base_s:.2f}x "
+        f"(targets: >= 15,000 accounts/s and <= 4x)"
+    )
     same = interest == base_total and int(n_i) == int(base_count)
-    print(f"interest total {interest} over {n_i} postings; baseline "
-          f"{base_total} over {base_count}: {'equal' if same else 'DIFFERENT'}")
+    print(
+        f"interest total {interest} over {n_i} postings; baseline "
+        f"{base_total} over {base_count}: {'equal' if same else 'DIFFERENT'}"
+    )
     print(f"subsidy total {subsidy}; load average {os.getloadavg()[0]:.2f}")
     if not same:
         sys.exit(1)
