@@ -9,9 +9,12 @@ stays bounded by the chunk size whatever the number of accounts.
 
 from __future__ import annotations
 
+import datetime as dt
+import queue
 import random
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from django.db import connection
@@ -20,9 +23,19 @@ from accounts.ledger import CENTER_SETTLEMENT, bank_settlement_account
 from accounts.models import BankPartner, Depositor, FundAccount, Industry, LedgerAccount
 from accounts.services import bank_partner_create
 from core.clock import business_date
+from deposits.models import ArrearsCheckRun
 from ops.seed import pools
-from ops.seed.plan import Planner, SeedContext
-from ops.seed.writers import TABLES, CopyWriter, OrmWriter, Refs
+from ops.seed.plan import PersonPlan, Planner, SeedContext
+from ops.seed.writers import (
+    SHANGHAI,
+    TABLES,
+    ChunkCounts,
+    ChunkIds,
+    CopyWriter,
+    OrmWriter,
+    Refs,
+    reserve_chunk_ids,
+)
 
 DEFAULT_TEXT_VERSION = "2025.1"
 
@@ -80,6 +93,36 @@ def _refs(bank_codes: list[str]) -> Refs:
     )
 
 
+def _check_runs_record(planner: Planner, ctx: SeedContext) -> None:
+    """One ArrearsCheckRun per simulated month, with what that check did, so
+    the arrears job sees the seeded months as checked (its stored counts are
+    as of the latest checked month)."""
+    runs = []
+    for idx in sorted(planner.check_stats):
+        checked, newly, updated, terminated, sealed, cancelled = planner.check_stats[
+            idx
+        ]
+        run_day = ctx.first_day[idx + 1 - ctx.base]
+        started = dt.datetime.combine(run_day, dt.time(1, 30), SHANGHAI)
+        runs.append(
+            ArrearsCheckRun(
+                month=ctx.first_day[idx - ctx.base],
+                effective_month=ctx.first_day[idx - ctx.base],
+                business_date=run_day,
+                started_at=started,
+                finished_at=started + dt.timedelta(seconds=5 + checked // 20_000),
+                checked=checked,
+                newly_in_arrears=newly,
+                arrears_updated=updated,
+                subsidy_terminated=terminated,
+                sealed=sealed,
+                cancelled=cancelled,
+                actor_label="seed_demo",
+            )
+        )
+    ArrearsCheckRun.objects.bulk_create(runs)
+
+
 def demo_data_seed(
     *,
     accounts: int,
@@ -89,27 +132,35 @@ def demo_data_seed(
     if_empty: bool = False,
     writer: str = "auto",
     chunk_size: int = 20_000,
+    workers: int | None = None,
     progress: ProgressFn | None = None,
 ) -> SeedSummary:
     """Create ``accounts`` depositors (a few with an earlier, closed account)
     whose history runs up to ``months`` months back from the business date.
 
-    Deterministic for a seed, a business date and an empty database. Nothing
-    goes through the posting services: rows are written directly with the
-    state those services and the monthly arrears check would have produced.
-    ``writer``: ``copy`` (PostgreSQL only), ``orm`` or ``auto``.
+    Deterministic for a seed, a business date and an empty database (ids
+    included: they are drawn in chunk order). Nothing goes through the
+    posting services: rows are written directly with the state those
+    services and the monthly arrears check would have produced.
+    ``writer``: ``copy`` (PostgreSQL only), ``orm`` or ``auto``. ``workers``:
+    threads writing chunks in parallel, each on its own connection (default
+    2 on PostgreSQL; 0 writes inline, as it must inside an outer transaction).
     """
     started = time.monotonic()
     summary = SeedSummary()
     if if_empty and FundAccount.objects.exists():
         summary.skipped = True
         return summary
-    if accounts < 0 or months < 1:
-        raise ValueError("accounts must be >= 0 and months >= 1")
+    if accounts < 0 or months < 1 or chunk_size < 1:
+        raise ValueError("accounts must be >= 0, months and chunk_size >= 1")
     if writer == "auto":
         writer = "copy" if connection.vendor == "postgresql" else "orm"
     if writer == "copy" and connection.vendor != "postgresql":
         raise ValueError("the copy writer needs PostgreSQL")
+    if connection.in_atomic_block or connection.vendor != "postgresql":
+        workers = 0  # other connections would not see this transaction's rows
+    elif workers is None:
+        workers = 2
     summary.writer = writer
 
     summary.banks_created = demo_banks_ensure(count=banks)
@@ -127,38 +178,111 @@ def demo_data_seed(
         planner.taken_hashes = set(
             Depositor.objects.values_list("id_number_hash", flat=True)
         )
-    out = (CopyWriter if writer == "copy" else OrmWriter)(ctx, refs)
+    writer_class = CopyWriter if writer == "copy" else OrmWriter
+    sink = _Sink(summary, accounts, started, progress)
 
-    people = (planner.plan_person() for _ in range(accounts))
-    remaining = accounts
-    while remaining > 0:
-        size = min(chunk_size, remaining)
-        t0 = time.monotonic()
-        chunk = [next(people) for _ in range(size)]
-        t1 = time.monotonic()
-        counts = out.write(chunk)
-        t2 = time.monotonic()
-        summary.plan_seconds += t1 - t0
-        summary.write_seconds += t2 - t1
-        remaining -= size
-        summary.people += counts.people
-        summary.accounts += counts.accounts
-        summary.deposits += counts.deposits
-        summary.status_changes += counts.changes
-        summary.amount += counts.amount
-        for status, n in counts.status.items():
-            summary.by_status[status] = summary.by_status.get(status, 0) + n
-        summary.seconds = time.monotonic() - started
-        if progress:
-            progress(summary, accounts)
-    if (
-        connection.vendor == "postgresql"
-        and accounts
-        and not connection.in_atomic_block
-    ):
+    def chunks() -> Iterator[tuple[list[PersonPlan], ChunkIds]]:
+        remaining = accounts
+        while remaining > 0:
+            size = min(chunk_size, remaining)
+            t0 = time.monotonic()
+            people = [planner.plan_person() for _ in range(size)]
+            ids = reserve_chunk_ids(people)  # in chunk order: deterministic ids
+            summary.plan_seconds += time.monotonic() - t0
+            remaining -= size
+            yield people, ids
+
+    if workers == 0:
+        out = writer_class(ctx, refs)
+        for people, ids in chunks():
+            t0 = time.monotonic()
+            sink.add(out.write(people, ids), time.monotonic() - t0)
+    else:
+        _write_in_threads(chunks(), workers, lambda: writer_class(ctx, refs), sink)
+
+    _check_runs_record(planner, ctx)
+    if connection.vendor == "postgresql" and accounts and workers:
         # Fresh statistics, so the jobs run next (arrears, settlement) plan well.
         with connection.cursor() as cur:
             for table in TABLES.values():
                 cur.execute(f"ANALYZE {table}")
     summary.seconds = time.monotonic() - started
     return summary
+
+
+class _Sink:
+    """Adds chunk results to the summary (from any writer thread)."""
+
+    def __init__(
+        self,
+        summary: SeedSummary,
+        total: int,
+        started: float,
+        progress: ProgressFn | None,
+    ) -> None:
+        self.summary, self.total, self.started = summary, total, started
+        self.progress = progress
+        self.lock = threading.Lock()
+
+    def add(self, counts: ChunkCounts, seconds: float) -> None:
+        with self.lock:
+            s = self.summary
+            s.write_seconds += seconds
+            s.people += counts.people
+            s.accounts += counts.accounts
+            s.deposits += counts.deposits
+            s.status_changes += counts.changes
+            s.amount += counts.amount
+            for status, n in counts.status.items():
+                s.by_status[status] = s.by_status.get(status, 0) + n
+            s.seconds = time.monotonic() - self.started
+            if self.progress:
+                self.progress(s, self.total)
+
+
+def _write_in_threads(
+    chunks: Iterator[tuple[list[PersonPlan], ChunkIds]],
+    workers: int,
+    make_writer: Callable[[], CopyWriter | OrmWriter],
+    sink: _Sink,
+) -> None:
+    """Plan in this thread, write in ``workers`` threads: PostgreSQL works on
+    one chunk (index upkeep, foreign-key checks at commit) while Python plans
+    and renders the next. The queue is short, so memory stays bounded."""
+    work: queue.Queue[tuple[list[PersonPlan], ChunkIds] | None] = queue.Queue(
+        maxsize=workers
+    )
+    failed: list[BaseException] = []
+
+    def run() -> None:
+        out = make_writer()
+        try:
+            while True:
+                item = work.get()
+                if item is None:
+                    return
+                if failed:
+                    continue  # drain, so the planner never blocks forever
+                t0 = time.monotonic()
+                try:
+                    sink.add(out.write(*item), time.monotonic() - t0)
+                except BaseException as exc:  # re-raised in the calling thread
+                    failed.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, daemon=True) for _ in range(workers)]
+    for thread in threads:
+        thread.start()
+    try:
+        for item in chunks:
+            if failed:
+                break
+            work.put(item)
+    finally:
+        for _thread in threads:
+            work.put(None)
+        for thread in threads:
+            thread.join()
+    if failed:
+        raise failed[0]

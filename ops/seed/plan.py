@@ -49,7 +49,9 @@ ID_CHECK = "10X98765432"
 
 def id_check_digit(body17: str) -> str:
     """ISO 7064 MOD 11-2, inlined: a million calls through stdnum cost seconds."""
-    return ID_CHECK[sum(int(c) * w for c, w in zip(body17, ID_WEIGHTS)) % 11]
+    return ID_CHECK[
+        sum(int(c) * w for c, w in zip(body17, ID_WEIGHTS, strict=True)) % 11
+    ]
 
 
 class _Weighted:
@@ -199,7 +201,7 @@ class Planner:
         }
         forms = ("part_time", "self_employed", "new_forms")
         self.industry_forms = {
-            code: _Weighted([(f, w) for f, w in zip(forms, fw) if w])
+            code: _Weighted([(f, w) for f, w in zip(forms, fw, strict=True) if w])
             for code, (_s, _m, fw, _p, _t) in pools.INDUSTRIES.items()
         }
         self.amounts = {
@@ -220,11 +222,14 @@ class Planner:
         self.birth_span = 80 * 366
         self.issued = bytearray(len(self.regions) * self.birth_span * 1000 // 8 + 1)
         self.taken_hashes: set[str] = set()
+        # month index -> what that month's arrears check did: checked, newly in
+        # arrears, arrears updated, subsidies terminated, sealed, cancelled
+        self.check_stats: dict[int, list[int]] = {}
 
     # --- people -------------------------------------------------------------
 
     def person(self, *, earliest_open: dt.date) -> PersonPlan:
-        rng, ctx = self.rng, self.ctx
+        rng = self.rng
         p = PersonPlan()
         industry = self.industries.pick(rng)
         _share, male_share, _f, profile, _t = pools.INDUSTRIES[industry]
@@ -462,17 +467,31 @@ class Planner:
                 if status == SEALED:
                     status = OPEN
                     a.changes.append(
-                        (SEALED, OPEN, RESUMED, value_date, value_date, secs, "")
+                        (
+                            SEALED,
+                            OPEN,
+                            RESUMED,
+                            value_date,
+                            value_date,
+                            secs,
+                            beh.deposit_channel,
+                        )
                     )
             # -- the arrears check for month c, run on the 1st of c + 1
             if c > ctx.lm:
                 break
             overdue = last_overdue(cadence, c)
             arrears = max(0, overdue - nxt + 1)
+            stats = self.check_stats.setdefault(c, [0, 0, 0, 0, 0, 0])
+            stats[0] += 1
+            if arrears != a.arrears_months:
+                stats[2] += 1
+                stats[1] += a.arrears_months == 0
             a.arrears_months = arrears
             if arrears:
                 due_month = quarter_end(nxt) if cadence == QUARTERLY else nxt
                 terminated_on = ctx.first_day[due_month + 1 - ctx.base]
+                stats[3] += term is None and a.first_time
                 if term is None or terminated_on < term:
                     term = terminated_on
             run_day = ctx.first_day[c + 1 - ctx.base]
@@ -491,6 +510,7 @@ class Planner:
                 )
                 status = CLOSED
                 a.closed_on = effective
+                stats[5] += 1
                 break
             if status == OPEN and arrears >= ctx.seal_months:
                 a.changes.append(
@@ -505,6 +525,7 @@ class Planner:
                     )
                 )
                 status = SEALED
+                stats[4] += 1
         a.status = status
         a.subsidy_terminated_on = term
 

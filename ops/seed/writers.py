@@ -15,6 +15,7 @@ always in the same statement) and foreign keys are checked at commit.
 from __future__ import annotations
 
 import datetime as dt
+import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -32,6 +33,7 @@ from accounts.models import (
     LedgerTransaction,
 )
 from accounts.services import account_number_for
+from core.clock import format_month
 from core.crypto import encrypt_text, keyed_hash
 from deposits.models import Deposit, DepositAgreement
 from ops.seed.plan import PersonPlan, SeedContext
@@ -95,38 +97,37 @@ class ChunkCounts:
     status: dict[str, int] = field(default_factory=dict)
 
 
+_SEQUENCES: dict[str, str] = {}
+
+
 def reserve_ids(table: str, n: int) -> int:
-    """First of ``n`` consecutive fresh ids for ``table`` (inside the chunk's
-    transaction, which holds the table lock on PostgreSQL)."""
+    """First of ``n`` consecutive fresh ids for ``table``; call it inside a
+    transaction.
+
+    PostgreSQL: ``ALTER SEQUENCE`` (changing nothing) takes a lock that
+    ``nextval`` waits for, so no other session draws from the sequence
+    between our ``nextval`` and ``setval``; the lock lasts until the (short)
+    reservation transaction commits. Rows being written by parallel seeding
+    threads do not touch the sequences, so they never wait here.
+    """
     if n <= 0:
         return 0
     with connection.cursor() as cur:
         if connection.vendor == "postgresql":
-            cur.execute(
-                "SELECT setval(pg_get_serial_sequence(%s, 'id'), "
-                "nextval(pg_get_serial_sequence(%s, 'id')) + %s - 1)",
-                [table, table, n],
-            )
+            seq = _SEQUENCES.get(table)
+            if seq is None:
+                cur.execute("SELECT pg_get_serial_sequence(%s, 'id')", [table])
+                seq = _SEQUENCES[table] = cur.fetchone()[0]
+            cur.execute(f"ALTER SEQUENCE {seq} INCREMENT BY 1")
+            cur.execute("SELECT setval(%s, nextval(%s) + %s - 1)", [seq, seq, n])
             return int(cur.fetchone()[0]) - n + 1
+        # SQLite: one writer at a time (the database is locked while writing).
         cur.execute(f"SELECT COALESCE(MAX(id), 0) FROM {table}")  # noqa: S608
         return int(cur.fetchone()[0]) + 1
 
 
-def _lock_tables() -> None:
-    # Other writers' INSERTs would draw ids from the sequences between our
-    # nextval and setval; SHARE ROW EXCLUSIVE keeps them out (readers are
-    # not blocked) until the chunk commits.
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cur:
-            cur.execute(
-                "LOCK TABLE "
-                + ", ".join(TABLES.values())
-                + " IN SHARE ROW EXCLUSIVE MODE"
-            )
-
-
-class _Ids:
-    """Id blocks for one chunk."""
+class ChunkIds:
+    """Id blocks for one chunk (see ``reserve_chunk_ids``)."""
 
     def __init__(self, people: Sequence[PersonPlan]) -> None:
         accounts = [a for p in people for a in p.accounts]
@@ -156,19 +157,42 @@ class _Texts:
         key = (first, last)
         text = self._memo.get(key)
         if text is None:
-            a, b = self.month(first), self.month(last)
-            months = a.strftime("%Y-%m")
-            if b != a:
-                months += "~" + b.strftime("%Y-%m")
-            text = _("Deposit %(months)s") % {"months": months}
-            self._memo[key] = text[:200]
+            # the msgid deposits.services.deposit_post writes
+            text = _("Deposit %(first)s to %(last)s") % {
+                "first": format_month(self.month(first)),
+                "last": format_month(self.month(last)),
+            }
+            text = self._memo[key] = text[:200]
         return text
 
 
-def _ts_text(day: dt.date, secs: int) -> str:
-    h, rest = divmod(secs, 3600)
-    m, s = divmod(rest, 60)
-    return f"{day.isoformat()} {h:02d}:{m:02d}:{s:02d}+08"
+class _DateTexts(dict[dt.date, str]):
+    """date -> ISO text, computed once: a run has only a few hundred dates."""
+
+    def __missing__(self, day: dt.date) -> str:
+        text = self[day] = day.isoformat()
+        return text
+
+
+_DATE_TEXT = _DateTexts()
+
+
+def _stamp_text(value: tuple[dt.date, int]) -> str:
+    day, secs = value
+    return (
+        f"{_DATE_TEXT[day]} {secs // 3600:02d}:{secs // 60 % 60:02d}:{secs % 60:02d}+08"
+    )
+
+
+# COPY text format by Python type; (date, seconds of day) pairs are timestamps.
+_COPY_TEXT: dict[type, Any] = {
+    str: str,
+    int: str,
+    bool: lambda flag: "t" if flag else "f",
+    type(None): lambda _none: "\\N",
+    dt.date: _DATE_TEXT.__getitem__,
+    tuple: _stamp_text,
+}
 
 
 def _ts(day: dt.date, secs: int) -> dt.datetime:
@@ -178,7 +202,7 @@ def _ts(day: dt.date, secs: int) -> dt.datetime:
 
 
 def _rows(
-    people: Sequence[PersonPlan], ids: _Ids, refs: Refs, texts: _Texts
+    people: Sequence[PersonPlan], ids: ChunkIds, refs: Refs, texts: _Texts
 ) -> Iterator[tuple[str, tuple[Any, ...]]]:
     """Every row of the chunk as (table key, Python values), in dependency order
     per person; each deposit's transaction, both legs and the deposit follow
@@ -328,6 +352,11 @@ def _rows(
         dep_id += 1
 
 
+def reserve_chunk_ids(people: Sequence[PersonPlan]) -> ChunkIds:
+    with transaction.atomic():
+        return ChunkIds(people)
+
+
 def _count(people: Sequence[PersonPlan]) -> ChunkCounts:
     counts = ChunkCounts(people=len(people))
     for p in people:
@@ -347,26 +376,15 @@ class CopyWriter:
     def __init__(self, ctx: SeedContext, refs: Refs) -> None:
         self.refs = refs
         self.texts = _Texts(ctx)
+        self.timings: dict[str, float] = {}  # seconds by phase, for the bench
 
-    @staticmethod
-    def _text(value: Any) -> str:
-        if value is None:
-            return "\\N"
-        if isinstance(value, tuple):  # (date, seconds of day)
-            return _ts_text(*value)
-        if isinstance(value, bool):
-            return "t" if value else "f"
-        if isinstance(value, dt.date):
-            return value.isoformat()
-        return str(value)
-
-    def write(self, people: Sequence[PersonPlan]) -> ChunkCounts:
+    def write(self, people: Sequence[PersonPlan], ids: ChunkIds) -> ChunkCounts:
         buffers: dict[str, list[str]] = {key: [] for key in TABLES}
         entry_parts: list[list[str]] = [[]]
-        text = self._text
+        text = _COPY_TEXT
+        clock = time.monotonic
+        t0 = clock()
         with transaction.atomic():
-            _lock_tables()
-            ids = _Ids(people)
             for key, row in _rows(people, ids, self.refs, self.texts):
                 if key == "entry":
                     part = entry_parts[-1]
@@ -375,11 +393,14 @@ class CopyWriter:
                         part = []
                         entry_parts.append(part)
                     part.append(
-                        f"{row[0]}\t{row[1]}\t{row[2]}.00\t{row[3].isoformat()}"
+                        f"{row[0]}\t{row[1]}\t{row[2]}.00\t{_DATE_TEXT[row[3]]}"
                         f"\t{row[4]}\t{row[5]}\n"
                     )
                 else:
-                    buffers[key].append("\t".join(map(text, row)) + "\n")
+                    buffers[key].append(
+                        "\t".join([text[type(v)](v) for v in row]) + "\n"
+                    )
+            self._tick("render", t0)
             pg = connection.cursor().connection
             with pg.cursor() as cur:
                 for key in ("depositor", "account", "ledger_account", "agreement"):
@@ -389,16 +410,22 @@ class CopyWriter:
                 for part in entry_parts:
                     self._copy(cur, "entry", part)
                 self._copy(cur, "deposit", buffers.pop("deposit"))
+            t1 = clock()
+        self._tick("commit", t1)  # deferred foreign-key checks run here
         return _count(people)
 
-    @staticmethod
-    def _copy(cur: Any, key: str, lines: list[str]) -> None:
+    def _tick(self, phase: str, since: float) -> None:
+        self.timings[phase] = self.timings.get(phase, 0.0) + time.monotonic() - since
+
+    def _copy(self, cur: Any, key: str, lines: list[str]) -> None:
         if not lines:
             return
+        t0 = time.monotonic()
         sql = f"COPY {TABLES[key]} ({COLUMNS[key]}) FROM STDIN"
         with cur.copy(sql) as copy:
             for start in range(0, len(lines), 20_000):
                 copy.write("".join(lines[start : start + 20_000]))
+        self._tick("copy " + key, t0)
 
 
 class OrmWriter:
@@ -436,7 +463,7 @@ class OrmWriter:
                 return f.attname
         raise LookupError(column)
 
-    def write(self, people: Sequence[PersonPlan]) -> ChunkCounts:
+    def write(self, people: Sequence[PersonPlan], ids: ChunkIds) -> ChunkCounts:
         objects: dict[str, list[Any]] = {key: [] for key in self.MODELS}
         money_fields = {
             "account": {"balance"},
@@ -446,13 +473,11 @@ class OrmWriter:
         }
         created: list[tuple[int, dt.datetime]] = []
         with transaction.atomic():
-            _lock_tables()
-            ids = _Ids(people)
             for key, row in _rows(people, ids, self.refs, self.texts):
                 names = self.fields[key]
                 money = money_fields.get(key, ())
                 values = {}
-                for name, value in zip(names, row):
+                for name, value in zip(names, row, strict=True):
                     if isinstance(value, tuple):
                         value = _ts(*value)
                     elif name in money:

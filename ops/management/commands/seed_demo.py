@@ -24,6 +24,12 @@ class Command(BaseCommand):
         )
         parser.add_argument("--writer", choices=["auto", "copy", "orm"], default="auto")
         parser.add_argument("--chunk-size", type=int, default=20_000)
+        parser.add_argument(
+            "--workers",
+            type=int,
+            default=None,
+            help="Parallel writer connections (PostgreSQL; default 2).",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         verbosity = options.get("verbosity", 1)
@@ -54,6 +60,7 @@ class Command(BaseCommand):
             if_empty=options["if_empty"],
             writer=options["writer"],
             chunk_size=options["chunk_size"],
+            workers=options["workers"],
             progress=progress,
         )
         if summary.skipped:
