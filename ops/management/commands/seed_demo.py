@@ -3,6 +3,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandParser
 from django.utils.translation import gettext as _
 
+from accounts.models import FundAccount
 from ops.seed import SeedSummary, demo_data_seed
 
 
@@ -79,7 +80,8 @@ class Command(BaseCommand):
                 % {"month": summary.first_month}
             )
         statuses = ", ".join(
-            f"{status} {n}" for status, n in sorted(summary.by_status.items())
+            f"{FundAccount.Status(status).label} {n}"
+            for status, n in sorted(summary.by_status.items())
         )
         self.stdout.write(
             _(
