@@ -61,3 +61,51 @@ def open_account(db: Any, bank: Any) -> Callable[..., Any]:
         return account_open(**params)
 
     return _open
+
+
+def reseed_reference_data() -> None:
+    """Put back what the data migrations seed (policy parameters, industries,
+    center ledger accounts, role groups): a transactional test's flush empties
+    every table, and the next transactional test expects them."""
+    from django.apps import apps
+    from django.db import connection
+    from django.db.migrations.loader import MigrationLoader
+    from django.db.migrations.operations.special import RunPython
+
+    loader = MigrationLoader(connection, ignore_no_migrations=True)
+    project_apps = {
+        "core",
+        "accounts",
+        "deposits",
+        "subsidies",
+        "withdrawals",
+        "loans",
+        "risk",
+        "banks",
+        "ops",
+    }
+    with connection.schema_editor(atomic=True) as editor:
+        for key in sorted(loader.graph.nodes):
+            if key[0] not in project_apps:
+                continue
+            for operation in loader.graph.nodes[key].operations:
+                code = getattr(operation, "code", None)
+                if isinstance(operation, RunPython) and getattr(
+                    code, "__name__", ""
+                ).startswith(("seed", "grant")):
+                    code(apps, editor)
+    clear_policy_cache()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> Any:
+    yield
+    marker = item.get_closest_marker("django_db")
+    transactional = marker is not None and bool(
+        marker.kwargs.get("transaction") or (marker.args and marker.args[0])
+    )
+    if transactional or "live_server" in getattr(item, "fixturenames", ()):
+        from pytest_django.plugin import blocking_manager_key
+
+        with item.config.stash[blocking_manager_key].unblock():
+            reseed_reference_data()
