@@ -10,7 +10,6 @@ impossible whatever happens.
 """
 
 import datetime as dt
-import logging
 import os
 import socket
 from collections.abc import Callable
@@ -20,7 +19,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -43,8 +42,6 @@ from subsidies.selectors import (
     settlement_sql_params,
     subsidy_computation,
 )
-
-logger = logging.getLogger(__name__)
 
 SubsidyStatus = FundAccount.SubsidyStatus
 DEFAULT_CHUNK_SIZE = 10_000
@@ -205,8 +202,6 @@ def _plan_chunks(run: SettlementRun, chunk_size: int) -> int:
 
 
 def _in_scope(qs: Any, run: SettlementRun) -> Any:
-    from django.db.models import Q
-
     return qs.filter(opened_on__lte=run.settlement_date).filter(
         Q(closed_on__isnull=True) | Q(closed_on__gt=run.period_start)
     )
