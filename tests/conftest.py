@@ -100,6 +100,8 @@ def reseed_reference_data() -> None:
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> Any:
     yield
+    if nextitem is None:
+        return  # the session's test databases are already gone
     marker = item.get_closest_marker("django_db")
     transactional = marker is not None and bool(
         marker.kwargs.get("transaction") or (marker.args and marker.args[0])
