@@ -20,14 +20,16 @@ FIRST = dt.date(2024, 7, 1)
 _numbers = itertools.count(100)
 
 
-def reference_interest(movements: list[tuple[dt.date, Decimal]]) -> Decimal:
+def reference_interest(
+    movements: list[tuple[dt.date, Decimal]], end: dt.date = T
+) -> Decimal:
     """Day by day: each day of the period earns on the balance at the end of
     the day before; the carried-over balance earns min(days, 360) days."""
     rate, basis = Decimal("0.015"), 360
     carried = sum((a for d, a in movements if d <= P), Decimal(0))
-    product = carried * min((T - P).days, basis)
+    product = carried * min((end - P).days, basis)
     day = P + dt.timedelta(days=1)
-    while day <= T:
+    while day <= end:
         product += sum((a for d, a in movements if P < d < day), Decimal(0))
         day += dt.timedelta(days=1)
     return quantize_money(rate * product / basis)
@@ -46,9 +48,12 @@ movement = st.tuples(
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
-@given(history=st.lists(movement, min_size=1, max_size=12))
+@given(
+    history=st.lists(movement, min_size=1, max_size=12),
+    cut=st.integers(min_value=1, max_value=365),
+)
 def test_set_based_interest_equals_day_by_day(
-    history, open_account, business_day, bank
+    history, cut, open_account, business_day, bank
 ) -> None:
     business_day(dt.date(2025, 1, 2))  # policy in force from the pilot start
     account = open_account(next(_numbers))
@@ -82,3 +87,8 @@ def test_set_based_interest_equals_day_by_day(
     )
     assert row.interest == expected
     assert interest_for_period(account, period_end=T) == expected
+    # The same function serves a period cut short (exit, transfer out).
+    cut_day = P + dt.timedelta(days=cut)
+    assert interest_for_period(account, period_end=cut_day) == reference_interest(
+        applied, cut_day
+    )
