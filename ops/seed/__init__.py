@@ -17,15 +17,19 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
+from django.conf import settings
 from django.db import connection
+from django.utils.translation import gettext as _
 
 from accounts.ledger import CENTER_SETTLEMENT, bank_settlement_account
 from accounts.models import BankPartner, Depositor, FundAccount, Industry, LedgerAccount
 from accounts.services import bank_partner_create
 from core.clock import business_date
+from core.exceptions import DomainError
 from deposits.models import ArrearsCheckRun
 from ops.seed import pools
 from ops.seed.plan import PersonPlan, Planner, SeedContext
+from ops.seed.replay import MAX_REPLAY_PEOPLE, ServiceWriter
 from ops.seed.writers import (
     SHANGHAI,
     TABLES,
@@ -142,7 +146,9 @@ def demo_data_seed(
     included: they are drawn in chunk order). Nothing goes through the
     posting services: rows are written directly with the state those
     services and the monthly arrears check would have produced.
-    ``writer``: ``copy`` (PostgreSQL only), ``orm`` or ``auto``. ``workers``:
+    ``writer``: ``copy`` (PostgreSQL only), ``orm``, ``auto``, or ``services``
+    (small runs: replays the plans through the real services, see
+    ``ops.seed.replay``). ``workers``:
     threads writing chunks in parallel, each on its own connection (default
     2 on PostgreSQL; 0 writes inline, as it must inside an outer transaction).
     """
@@ -153,10 +159,16 @@ def demo_data_seed(
         return summary
     if accounts < 0 or months < 1 or chunk_size < 1:
         raise ValueError("accounts must be >= 0, months and chunk_size >= 1")
+    if settings.FUND_ENV == "production":
+        raise DomainError(
+            _("Demo data is never seeded in production."), "production_refused"
+        )
     if writer == "auto":
         writer = "copy" if connection.vendor == "postgresql" else "orm"
     if writer == "copy" and connection.vendor != "postgresql":
         raise ValueError("the copy writer needs PostgreSQL")
+    if writer == "services" and accounts > MAX_REPLAY_PEOPLE:
+        raise ValueError("the services writer is for small runs")
     if connection.in_atomic_block or connection.vendor != "postgresql":
         workers = 0  # other connections would not see this transaction's rows
     elif workers is None:
@@ -192,7 +204,12 @@ def demo_data_seed(
             remaining -= size
             yield people, ids
 
-    if workers == 0:
+    if writer == "services":
+        people = [planner.plan_person() for _ in range(accounts)]
+        summary.plan_seconds = time.monotonic() - started
+        t0 = time.monotonic()
+        sink.add(ServiceWriter(ctx, bank_codes).write(people), time.monotonic() - t0)
+    elif workers == 0:
         out = writer_class(ctx, refs)
         for people, ids in chunks():
             t0 = time.monotonic()
@@ -200,7 +217,8 @@ def demo_data_seed(
     else:
         _write_in_threads(chunks(), workers, lambda: writer_class(ctx, refs), sink)
 
-    _check_runs_record(planner, ctx)
+    if writer != "services":  # the real job recorded its own runs
+        _check_runs_record(planner, ctx)
     if connection.vendor == "postgresql" and accounts and workers:
         # Fresh statistics, so the jobs run next (arrears, settlement) plan well.
         with connection.cursor() as cur:

@@ -431,6 +431,8 @@ class Planner:
             if pay_to is not None:
                 value_date = ctx.day(c, day)
                 secs = rng.randint(7 * 3600, 22 * 3600)
+                if value_date == a.opened_on:  # paid after opening, that day
+                    secs = max(secs, a.opened_secs + 120)
                 first = True
                 while nxt <= pay_to:
                     months = min(ctx.max_months, pay_to - nxt + 1)

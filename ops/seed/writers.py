@@ -357,7 +357,7 @@ def reserve_chunk_ids(people: Sequence[PersonPlan]) -> ChunkIds:
         return ChunkIds(people)
 
 
-def _count(people: Sequence[PersonPlan]) -> ChunkCounts:
+def count_plans(people: Sequence[PersonPlan]) -> ChunkCounts:
     counts = ChunkCounts(people=len(people))
     for p in people:
         for a in p.accounts:
@@ -412,7 +412,7 @@ class CopyWriter:
                 self._copy(cur, "deposit", buffers.pop("deposit"))
             t1 = clock()
         self._tick("commit", t1)  # deferred foreign-key checks run here
-        return _count(people)
+        return count_plans(people)
 
     def _tick(self, phase: str, since: float) -> None:
         self.timings[phase] = self.timings.get(phase, 0.0) + time.monotonic() - since
@@ -502,7 +502,7 @@ class OrmWriter:
             # auto_now_add overrode the opening time in bulk_create.
             for pk, when in created:
                 Depositor.objects.filter(pk=pk).update(created_at=when)
-        return _count(people)
+        return count_plans(people)
 
 
 def chunked(items: Iterable[Any], size: int) -> Iterator[list[Any]]:

@@ -1,9 +1,10 @@
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils.translation import gettext as _
 
 from accounts.models import FundAccount
+from core.exceptions import DomainError
 from ops.seed import SeedSummary, demo_data_seed
 
 
@@ -23,7 +24,13 @@ class Command(BaseCommand):
             action="store_true",
             help="Do nothing when fund accounts already exist.",
         )
-        parser.add_argument("--writer", choices=["auto", "copy", "orm"], default="auto")
+        parser.add_argument(
+            "--writer",
+            choices=["auto", "copy", "orm", "services"],
+            default="auto",
+            help="copy (PostgreSQL), orm (bulk_create), services (replay "
+            "through the real services; small runs only).",
+        )
         parser.add_argument("--chunk-size", type=int, default=20_000)
         parser.add_argument(
             "--workers",
@@ -53,17 +60,20 @@ class Command(BaseCommand):
                 }
             )
 
-        summary = demo_data_seed(
-            accounts=options["accounts"],
-            months=options["months"],
-            seed=options["seed"],
-            banks=options["banks"],
-            if_empty=options["if_empty"],
-            writer=options["writer"],
-            chunk_size=options["chunk_size"],
-            workers=options["workers"],
-            progress=progress,
-        )
+        try:
+            summary = demo_data_seed(
+                accounts=options["accounts"],
+                months=options["months"],
+                seed=options["seed"],
+                banks=options["banks"],
+                if_empty=options["if_empty"],
+                writer=options["writer"],
+                chunk_size=options["chunk_size"],
+                workers=options["workers"],
+                progress=progress,
+            )
+        except (DomainError, ValueError) as exc:
+            raise CommandError(str(exc)) from None
         if summary.skipped:
             self.stdout.write(
                 _("Fund accounts already exist; nothing seeded (--if-empty).")
