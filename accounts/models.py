@@ -257,7 +257,11 @@ class FundAccount(models.Model):
     subsidy_terminated_on = models.DateField(
         _("subsidy terminated on"), null=True, blank=True
     )
-    history = HistoricalRecords(excluded_fields=["balance"])
+    # Balance and the grid caches are derived (ledger entries, deposits keep
+    # their own history); status and subsidy changes are what history shows.
+    history = HistoricalRecords(
+        excluded_fields=["balance", "paid_through", "arrears_months", "last_deposit_on"]
+    )
 
     class Meta:
         verbose_name = _("fund account")

@@ -20,6 +20,7 @@ from banks.models import ApiRequestLog, Consent, IdempotencyKey, WebhookDelivery
 from banks.selectors import bank_secret
 from banks.signing import signature
 from core.clock import business_date
+from core.db import relaxed_commit
 from core.exceptions import ConflictError, DomainError, field_error
 from core.logging import mask_id_numbers
 from core.models import OutboxEvent
@@ -53,7 +54,10 @@ def idempotency_claim(
     """
     now = timezone.now()
     stale = now - dt.timedelta(seconds=IDEMPOTENCY_LEASE_SECONDS)
-    with connection.cursor() as cur:
+    # Relaxed commit: the deposit that follows commits synchronously and so
+    # makes this row durable too; a lease lost with a crashed server is simply
+    # claimed again by the bank's retry.
+    with relaxed_commit(), connection.cursor() as cur:
         cur.execute(
             """
             INSERT INTO banks_idempotencykey
@@ -79,12 +83,16 @@ def idempotency_claim(
 def idempotency_complete(*, record_id: int, status: int, body: Any) -> None:
     """Store the first response; from now on it is what the key replays."""
     stored = json.dumps(body, cls=DjangoJSONEncoder, ensure_ascii=False)
-    IdempotencyKey.objects.filter(pk=record_id, state="in_progress").update(
-        state=IdempotencyKey.State.DONE,
-        response_status=status,
-        response_body=stored,
-        completed_at=timezone.now(),
-    )
+    # Relaxed commit: if a server crash loses this row, the work itself is
+    # committed and a retry after the lease ends meets the business duplicate
+    # check (duplicate_bank_txn / duplicate_account), never a second posting.
+    with relaxed_commit():
+        IdempotencyKey.objects.filter(pk=record_id, state="in_progress").update(
+            state=IdempotencyKey.State.DONE,
+            response_status=status,
+            response_body=stored,
+            completed_at=timezone.now(),
+        )
 
 
 def idempotency_release(*, record_id: int) -> None:
@@ -133,18 +141,20 @@ def api_request_log_create(
     body_excerpt: str = "",
 ) -> ApiRequestLog:
     """One row per request. Callers pass no headers: signatures and secrets
-    never reach this table; ID numbers are masked here whatever the caller."""
-    return ApiRequestLog.objects.create(
-        bank=bank,
-        method=_text(method)[:8],
-        path=mask_id_numbers(_text(path))[:300],
-        status=status,
-        latency_ms=max(0, latency_ms),
-        idempotency_key=_text(idempotency_key)[:64],
-        error_code=_text(error_code)[:40],
-        replayed=replayed,
-        body_excerpt=mask_id_numbers(_text(body_excerpt))[:300],
-    )
+    never reach this table; ID numbers are masked here whatever the caller.
+    The commit is relaxed: a log row is not worth a WAL flush per request."""
+    with relaxed_commit():
+        return ApiRequestLog.objects.create(
+            bank=bank,
+            method=_text(method)[:8],
+            path=mask_id_numbers(_text(path))[:300],
+            status=status,
+            latency_ms=max(0, latency_ms),
+            idempotency_key=_text(idempotency_key)[:64],
+            error_code=_text(error_code)[:40],
+            replayed=replayed,
+            body_excerpt=mask_id_numbers(_text(body_excerpt))[:300],
+        )
 
 
 def _text(value: str) -> str:

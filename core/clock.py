@@ -6,6 +6,7 @@ database so web, workers and beat all see the same day.
 """
 
 import datetime as dt
+import time
 
 from django.conf import settings
 from django.utils import timezone
@@ -18,16 +19,34 @@ def calendar_today() -> dt.date:
     return timezone.localdate()
 
 
+# The pin is read on every rule check; a short in-process cache saves a query
+# per call. Another process sees a new pin within the TTL (outside production
+# only; production never pins).
+_PIN_TTL = 1.0
+_pin_cache: tuple[float, dt.date | None] | None = None
+
+
+def clear_business_date_cache() -> None:
+    global _pin_cache
+    _pin_cache = None
+
+
 def business_date() -> dt.date:
+    global _pin_cache
     if settings.FUND_ENV == "production":
         return calendar_today()
-    from core.models import BusinessDateSetting
+    now = time.monotonic()
+    if _pin_cache is not None and now - _pin_cache[0] < _PIN_TTL:
+        pinned = _pin_cache[1]
+    else:
+        from core.models import BusinessDateSetting
 
-    pinned = (
-        BusinessDateSetting.objects.filter(pk=1)
-        .values_list("pinned_date", flat=True)
-        .first()
-    )
+        pinned = (
+            BusinessDateSetting.objects.filter(pk=1)
+            .values_list("pinned_date", flat=True)
+            .first()
+        )
+        _pin_cache = (now, pinned)
     return pinned or calendar_today()
 
 
@@ -46,6 +65,8 @@ def set_business_date(day: dt.date | None) -> None:
     from core.models import BusinessDateSetting
 
     BusinessDateSetting.objects.update_or_create(pk=1, defaults={"pinned_date": day})
+    global _pin_cache
+    _pin_cache = (time.monotonic(), day)
 
 
 def month_start(day: dt.date) -> dt.date:

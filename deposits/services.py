@@ -539,7 +539,13 @@ def deposit_post(
     locked.arrears_months = arrears_as_of(
         add_months(last_month, 1), versions, value_date
     )
-    locked.save(update_fields=fields)
+    if "subsidy_status" in fields or "subsidy_terminated_on" in fields:
+        locked.save(update_fields=fields)  # a subsidy state change keeps its history
+    else:
+        # Derived grid caches only: the Deposit row is their history.
+        FundAccount.objects.filter(pk=locked.pk).update(
+            **{name: getattr(locked, name) for name in fields}
+        )
     if locked.status == Status.SEALED:
         fund_account_transition(
             account=locked,
@@ -549,17 +555,18 @@ def deposit_post(
             actor_label="" if getattr(actor, "pk", None) else channel,
             effective_on=value_date,
         )
-    account.refresh_from_db(
-        fields=[
-            "status",
-            "balance",
-            "paid_through",
-            "last_deposit_on",
-            "arrears_months",
-            "subsidy_status",
-            "subsidy_terminated_on",
-        ]
-    )
+    # The row is locked until commit, so these are its values; no re-read.
+    locked.balance += amount
+    for name in (
+        "status",
+        "balance",
+        "paid_through",
+        "last_deposit_on",
+        "arrears_months",
+        "subsidy_status",
+        "subsidy_terminated_on",
+    ):
+        setattr(account, name, getattr(locked, name))
     return deposit
 
 

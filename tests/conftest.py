@@ -4,7 +4,7 @@ from typing import Any
 
 import pytest
 
-from core.clock import set_business_date
+from core.clock import clear_business_date_cache, set_business_date
 from core.policy import clear_policy_cache
 from tests.idgen import make_id
 
@@ -12,8 +12,10 @@ from tests.idgen import make_id
 @pytest.fixture(autouse=True)
 def _fresh_policy_cache() -> Iterator[None]:
     clear_policy_cache()
+    clear_business_date_cache()
     yield
     clear_policy_cache()
+    clear_business_date_cache()
 
 
 @pytest.fixture

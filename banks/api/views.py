@@ -1,14 +1,12 @@
 """Partner bank API v1 (contract.md). Thin views: validate, call one service
 or selector, serialize. Errors leave through config.exception_handler."""
 
-import contextlib
 import logging
 import re
 import time
 from collections.abc import Callable
 from typing import Any
 
-from django.db import connection, transaction
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -95,25 +93,17 @@ class BankAPIView(APIView):
             excerpt = ""
             if response.status_code >= 400 and request.method == "POST":
                 excerpt = request.body[:600].decode("utf-8", "replace")
-            # A savepoint only inside an outer transaction (tests); in
-            # autocommit a failed insert cannot poison anything.
-            guard = (
-                transaction.atomic()
-                if connection.in_atomic_block
-                else contextlib.nullcontext()
+            services.api_request_log_create(
+                bank=bank if isinstance(bank, BankPartner) else None,
+                method=request.method or "",
+                path=request.get_full_path(),
+                status=response.status_code,
+                latency_ms=int((time.perf_counter() - started) * 1000),
+                idempotency_key=request.META.get("HTTP_IDEMPOTENCY_KEY", "")[:64],
+                error_code=code,
+                replayed=response.get(REPLAY_HEADER) == "true",
+                body_excerpt=excerpt,
             )
-            with guard:
-                services.api_request_log_create(
-                    bank=bank if isinstance(bank, BankPartner) else None,
-                    method=request.method or "",
-                    path=request.get_full_path(),
-                    status=response.status_code,
-                    latency_ms=int((time.perf_counter() - started) * 1000),
-                    idempotency_key=request.META.get("HTTP_IDEMPOTENCY_KEY", "")[:64],
-                    error_code=code,
-                    replayed=response.get(REPLAY_HEADER) == "true",
-                    body_excerpt=excerpt,
-                )
         except Exception:  # noqa: BLE001 - logging must not fail the request
             logger.exception("could not write the API request log")
 
