@@ -27,6 +27,7 @@ from accounts.services import bank_partner_create
 from core.clock import business_date
 from core.exceptions import DomainError
 from deposits.models import ArrearsCheckRun
+from deposits.services import CURRENT_AGREEMENT_TEXT_VERSION
 from ops.seed import pools
 from ops.seed.plan import PersonPlan, Planner, SeedContext
 from ops.seed.replay import MAX_REPLAY_PEOPLE, ServiceWriter
@@ -40,8 +41,6 @@ from ops.seed.writers import (
     Refs,
     reserve_chunk_ids,
 )
-
-DEFAULT_TEXT_VERSION = "2025.1"
 
 
 @dataclass
@@ -58,20 +57,12 @@ class SeedSummary:
     first_month: str = ""
     clamped_to_pilot_start: bool = False
     seconds: float = 0.0
-    plan_seconds: float = 0.0
-    write_seconds: float = 0.0
+    plan_seconds: float = 0.0  # planning and id reservation
+    write_seconds: float = 0.0  # summed over writer threads
     skipped: bool = False
 
 
 ProgressFn = Callable[[SeedSummary, int], None]
-
-
-def _text_version() -> str:
-    try:
-        from deposits.services import CURRENT_AGREEMENT_TEXT_VERSION
-    except ImportError:  # the deposits services are written in parallel
-        return DEFAULT_TEXT_VERSION
-    return str(CURRENT_AGREEMENT_TEXT_VERSION)
 
 
 def demo_banks_ensure(*, count: int) -> list[tuple[str, str, str]]:
@@ -93,7 +84,7 @@ def _refs(bank_codes: list[str]) -> Refs:
         bank={code: b.pk for code, b in banks.items()},
         bank_ledger={code: bank_settlement_account(b).pk for code, b in banks.items()},
         center_settlement=LedgerAccount.objects.get(code=CENTER_SETTLEMENT).pk,
-        text_version=_text_version(),
+        text_version=CURRENT_AGREEMENT_TEXT_VERSION,
     )
 
 
