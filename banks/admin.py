@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from simple_history.admin import SimpleHistoryAdmin
 
+from accounts.admin import ReadOnlyAdmin
 from accounts.models import BankPartner
 from accounts.services import bank_partner_create, bank_partner_rotate_secret
 from banks import services
@@ -197,19 +198,8 @@ class ConsentAdmin(admin.ModelAdmin):
         messages.success(request, _("%(n)s consents revoked.") % {"n": done})
 
 
-class _ReadOnly(admin.ModelAdmin):
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-
 @admin.register(ApiRequestLog)
-class ApiRequestLogAdmin(_ReadOnly):
+class ApiRequestLogAdmin(ReadOnlyAdmin):
     list_display = (
         "created_at",
         "bank",
@@ -228,7 +218,7 @@ class ApiRequestLogAdmin(_ReadOnly):
 
 
 @admin.register(WebhookDelivery)
-class WebhookDeliveryAdmin(_ReadOnly):
+class WebhookDeliveryAdmin(ReadOnlyAdmin):
     list_display = (
         "created_at",
         "bank",
@@ -244,7 +234,7 @@ class WebhookDeliveryAdmin(_ReadOnly):
 
 
 @admin.register(IdempotencyKey)
-class IdempotencyKeyAdmin(_ReadOnly):
+class IdempotencyKeyAdmin(ReadOnlyAdmin):
     list_display = ("created_at", "bank", "key", "path", "state", "response_status")
     list_filter = ("state", "bank")
     search_fields = ("key",)
