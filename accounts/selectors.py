@@ -71,9 +71,14 @@ def ledger_problems(limit: int = 20) -> list[str]:
         ),
         (
             "transaction #%s has %s entries (needs at least 2)",
-            """SELECT t.id, COUNT(e.id) FROM accounts_ledgertransaction t
-               LEFT JOIN accounts_ledgerentry e ON e.transaction_id = t.id
-               GROUP BY t.id HAVING COUNT(e.id) < 2 ORDER BY t.id LIMIT %s""",
+            # MATERIALIZED: aggregate once, then join; an inlined subquery under
+            # ORDER BY ... LIMIT is planned as a nested loop over every entry.
+            """WITH counts AS MATERIALIZED (
+                   SELECT transaction_id, COUNT(*) AS n FROM accounts_ledgerentry
+                   GROUP BY transaction_id)
+               SELECT t.id, COALESCE(c.n, 0) FROM accounts_ledgertransaction t
+               LEFT JOIN counts c ON c.transaction_id = t.id
+               WHERE COALESCE(c.n, 0) < 2 ORDER BY t.id LIMIT %s""",
         ),
         (
             "entry #%s has a non-positive amount %s",
@@ -82,13 +87,15 @@ def ledger_problems(limit: int = 20) -> list[str]:
         ),
         (
             "account %s: cached balance %s, entries say %s",
-            f"""SELECT fa.account_no, fa.balance, COALESCE(s.total, 0)
+            f"""WITH totals AS MATERIALIZED (
+                    SELECT la.fund_account_id, SUM({signed}) AS total
+                    FROM accounts_ledgerentry e
+                    JOIN accounts_ledgeraccount la ON la.id = e.ledger_account_id
+                    WHERE la.fund_account_id IS NOT NULL
+                    GROUP BY la.fund_account_id)
+                SELECT fa.account_no, fa.balance, COALESCE(s.total, 0)
                 FROM accounts_fundaccount fa
-                LEFT JOIN accounts_ledgeraccount la ON la.fund_account_id = fa.id
-                LEFT JOIN (
-                    SELECT e.ledger_account_id, SUM({signed}) AS total
-                    FROM accounts_ledgerentry e GROUP BY e.ledger_account_id
-                ) s ON s.ledger_account_id = la.id
+                LEFT JOIN totals s ON s.fund_account_id = fa.id
                 WHERE fa.balance <> COALESCE(s.total, 0)
                 ORDER BY fa.id LIMIT %s""",
         ),
