@@ -8,6 +8,7 @@ import threading
 from dataclasses import dataclass
 from decimal import Decimal
 
+from django.db import connection
 from django.db.models import Count, Sum
 from django.utils import timezone
 
@@ -61,6 +62,26 @@ def bank_account_get(*, bank: BankPartner, account_no: str) -> FundAccount | Non
         .filter(account_no=account_no, bank=bank)
         .first()
     )
+
+
+def bank_account_ref(*, bank: BankPartner, account_no: str) -> FundAccount | None:
+    """Like ``bank_account_get``, but only the id and number are loaded: for
+    services that lock and read the row themselves (``deposit_post``)."""
+    if not account_no.isdigit() or len(account_no) > 16:
+        return None
+    with connection.cursor() as cur:
+        cur.execute(
+            "SELECT id FROM accounts_fundaccount"
+            " WHERE account_no = %s AND bank_id = %s",
+            [account_no, bank.pk],
+        )
+        row = cur.fetchone()
+    if row is None:
+        return None
+    account = FundAccount(id=row[0], account_no=account_no, bank_id=bank.pk)
+    account._state.adding = False
+    account._state.db = connection.alias
+    return account
 
 
 def account_by_no(account_no: str) -> FundAccount | None:

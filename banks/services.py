@@ -20,7 +20,7 @@ from banks.models import ApiRequestLog, Consent, IdempotencyKey, WebhookDelivery
 from banks.selectors import bank_secret
 from banks.signing import signature
 from core.clock import business_date
-from core.db import relaxed_commit
+from core.db import relaxed_commit, relaxed_commit_from
 from core.exceptions import ConflictError, DomainError, field_error
 from core.logging import mask_id_numbers
 from core.models import OutboxEvent
@@ -54,16 +54,18 @@ def idempotency_claim(
     """
     now = timezone.now()
     stale = now - dt.timedelta(seconds=IDEMPOTENCY_LEASE_SECONDS)
-    # Relaxed commit: the deposit that follows commits synchronously and so
-    # makes this row durable too; a lease lost with a crashed server is simply
-    # claimed again by the bank's retry.
-    with relaxed_commit(), connection.cursor() as cur:
+    # Relaxed commit, in the statement itself (one round trip): the deposit
+    # that follows commits synchronously and so makes this row durable too; a
+    # lease lost with a crashed server is simply claimed again by the retry.
+    with connection.cursor() as cur:
         cur.execute(
-            """
+            f"""
             INSERT INTO banks_idempotencykey
                 (bank_id, key, method, path, body_sha256, state, response_body,
                  created_at)
-            VALUES (%s, %s, %s, %s, %s, 'in_progress', '', %s)
+            SELECT %s, %s, %s, %s, %s, 'in_progress', '', %s
+              FROM {relaxed_commit_from()}
+             WHERE true
             ON CONFLICT (bank_id, key) DO UPDATE SET created_at = EXCLUDED.created_at
             WHERE banks_idempotencykey.state = 'in_progress'
               AND banks_idempotencykey.created_at < %s
@@ -82,7 +84,7 @@ def idempotency_claim(
 
 def idempotency_complete(*, record_id: int, status: int, body: Any) -> None:
     """Store the first response; from now on it is what the key replays."""
-    stored = json.dumps(body, cls=DjangoJSONEncoder, ensure_ascii=False)
+    stored = _response_text(body)
     # Relaxed commit: if a server crash loses this row, the work itself is
     # committed and a retry after the lease ends meets the business duplicate
     # check (duplicate_bank_txn / duplicate_account), never a second posting.
@@ -93,6 +95,10 @@ def idempotency_complete(*, record_id: int, status: int, body: Any) -> None:
             response_body=stored,
             completed_at=timezone.now(),
         )
+
+
+def _response_text(body: Any) -> str:
+    return json.dumps(body, cls=DjangoJSONEncoder, ensure_ascii=False)
 
 
 def idempotency_release(*, record_id: int) -> None:
@@ -128,6 +134,15 @@ def idempotency_keys_purge(*, keep_days: int = IDEMPOTENCY_KEEP_DAYS) -> int:
 # --- request log ----------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class IdempotencyCompletion:
+    """A response to store for an idempotency key, written with the log row."""
+
+    record_id: int
+    status: int
+    body: Any
+
+
 def api_request_log_create(
     *,
     bank: BankPartner | None,
@@ -139,22 +154,81 @@ def api_request_log_create(
     error_code: str = "",
     replayed: bool = False,
     body_excerpt: str = "",
+    completes: IdempotencyCompletion | None = None,
 ) -> ApiRequestLog:
     """One row per request. Callers pass no headers: signatures and secrets
     never reach this table; ID numbers are masked here whatever the caller.
-    The commit is relaxed: a log row is not worth a WAL flush per request."""
-    with relaxed_commit():
-        return ApiRequestLog.objects.create(
-            bank=bank,
-            method=_text(method)[:8],
-            path=mask_id_numbers(_text(path))[:300],
-            status=status,
-            latency_ms=max(0, latency_ms),
-            idempotency_key=_text(idempotency_key)[:64],
-            error_code=_text(error_code)[:40],
-            replayed=replayed,
-            body_excerpt=mask_id_numbers(_text(body_excerpt))[:300],
+    The commit is relaxed: a log row is not worth a WAL flush per request.
+
+    ``completes`` stores that idempotency key's response in the same
+    statement (``idempotency_complete``; one round trip for both rows).
+    """
+    log = ApiRequestLog(
+        bank=bank,
+        method=_text(method)[:8],
+        path=mask_id_numbers(_text(path))[:300],
+        status=status,
+        latency_ms=max(0, latency_ms),
+        idempotency_key=_text(idempotency_key)[:64],
+        error_code=_text(error_code)[:40],
+        replayed=replayed,
+        body_excerpt=mask_id_numbers(_text(body_excerpt))[:300],
+    )
+    if connection.vendor != "postgresql":
+        if completes is not None:
+            idempotency_complete(
+                record_id=completes.record_id,
+                status=completes.status,
+                body=completes.body,
+            )
+        with relaxed_commit():
+            log.save(force_insert=True)
+        return log
+    values = [
+        log.bank_id,
+        log.method,
+        log.path,
+        log.status,
+        log.latency_ms,
+        log.idempotency_key,
+        log.error_code,
+        log.replayed,
+        log.body_excerpt,
+        log.created_at,
+    ]
+    done = ""
+    if completes is not None:
+        # Same relaxed-commit reasoning as idempotency_complete.
+        done = """
+            WITH done AS (
+                UPDATE banks_idempotencykey
+                   SET state = 'done', response_status = %s,
+                       response_body = %s, completed_at = %s
+                 WHERE id = %s AND state = 'in_progress'
+            )"""
+        values = [
+            completes.status,
+            _response_text(completes.body),
+            timezone.now(),
+            completes.record_id,
+            *values,
+        ]
+    with connection.cursor() as cur:
+        cur.execute(
+            f"""{done}
+            INSERT INTO banks_apirequestlog
+                (bank_id, method, path, status, latency_ms, idempotency_key,
+                 error_code, replayed, body_excerpt, created_at)
+            SELECT %s, %s, %s, %s, %s, %s, %s, %s, %s, %s
+              FROM {relaxed_commit_from()}
+            RETURNING id
+            """,
+            values,
         )
+        (log.pk,) = cur.fetchone()
+    log._state.adding = False
+    log._state.db = connection.alias
+    return log
 
 
 def _text(value: str) -> str:

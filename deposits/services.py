@@ -337,66 +337,31 @@ def _terminate_subsidy(account: FundAccount, on: dt.date) -> list[str]:
     return fields
 
 
-@transaction.atomic(durable=True)
-def deposit_post(
+@dataclass(frozen=True)
+class _DepositPlan:
+    versions: list[DepositAgreement]
+    version: DepositAgreement
+    expected_first: dt.date
+    last_month: dt.date
+    kind: str
+
+
+def _deposit_plan(
     *,
-    account: FundAccount,
+    locked: FundAccount,
+    load_versions: Callable[[], list[DepositAgreement]],
+    is_duplicate: Callable[[], bool],
     amount: Decimal,
     first_month: dt.date,
     months: int,
-    paid_at: dt.datetime,
+    value_date: dt.date,
     bank: BankPartner | None,
-    bank_txn_id: str = "",
-    channel: str,
-    actor: Any = None,
-) -> Deposit:
-    """Post a deposit of whole months from the first unpaid month.
+) -> _DepositPlan:
+    """Every check on the locked account, in the order the contract answers.
 
-    One ledger transaction (bank settlement, or the center's own account at the
-    counter, to the depositor). Reopens a sealed account; refuses a closed one.
+    ``load_versions`` and ``is_duplicate`` are called only when their check is
+    reached (the ORM path queries there; the PostgreSQL path has prefetched).
     """
-    max_months = policy_value("deposit_max_months")
-    if isinstance(months, bool) or not isinstance(months, int):
-        months = -1
-    if not 1 <= months <= max_months:
-        raise field_error(
-            "months",
-            _("A deposit covers 1 to %(max)s whole months.") % {"max": max_months},
-            "invalid_months",
-        )
-    amount = _deposit_amount(amount)
-    if not isinstance(first_month, dt.date) or first_month.day != 1:
-        raise field_error(
-            "first_month",
-            _("The first month must be a month (YYYY-MM)."),
-            "invalid_month",
-        )
-    if not isinstance(paid_at, dt.datetime):
-        raise field_error("paid_at", _("The payment time is required."), "required")
-    if timezone.is_naive(paid_at):
-        paid_at = timezone.make_aware(paid_at)
-    if paid_at > business_now():
-        raise field_error(
-            "paid_at",
-            _("The payment time is later than the business date."),
-            "paid_at_in_future",
-        )
-    value_date = timezone.localtime(paid_at).date()
-    channel = _channel(channel)
-    bank_txn_id = (bank_txn_id or "").strip()
-    if bank is not None and not bank_txn_id:
-        raise field_error(
-            "bank_txn_id", _("The bank transaction id is required."), "required"
-        )
-    if len(bank_txn_id) > 64:
-        raise field_error(
-            "bank_txn_id",
-            _("The bank transaction id has at most 64 characters."),
-            "invalid",
-        )
-
-    # Lock before checking the grid: two deposits for one account serialise here.
-    locked = FundAccount.objects.select_for_update().get(pk=account.pk)
     if bank is not None and locked.bank_id != bank.pk:
         # Another bank never learns the account exists (contract).
         raise NotFoundError(_("Not found."), "account_not_found")
@@ -404,15 +369,12 @@ def deposit_post(
         raise ConflictError(
             _("The account is closed and takes no deposits."), "account_closed"
         )
-    if (
-        bank_txn_id
-        and Deposit.objects.filter(bank=bank, bank_txn_id=bank_txn_id).exists()
-    ):
+    if is_duplicate():
         raise ConflictError(
             _("This bank transaction id has already been posted."),
             "duplicate_bank_txn",
         )
-    versions = _versions(locked)
+    versions = load_versions()
     if not versions:
         raise ConflictError(_("The account has no deposit agreement."), "no_agreement")
     if value_date < locked.opened_on:
@@ -482,6 +444,343 @@ def deposit_post(
     else:
         kind = Deposit.Kind.REGULAR
 
+    return _DepositPlan(versions, version, expected_first, last_month, kind)
+
+
+# --- the PostgreSQL posting path ----------------------------------------------
+#
+# Same checks and the same rows as the ORM path below, in two statements: one
+# locks the account and reads everything the checks need, one writes the
+# ledger transaction, both legs (one INSERT, so the balance trigger sees the
+# whole transaction), the deposit and the account's balance and grid caches.
+# Rare cases (reopening a sealed account, a subsidy termination, which keep
+# their history rows, or a bank without a settlement account yet) return None
+# and take the ORM path.
+
+_PG_LOCK_SQL = """
+SELECT fa.status, fa.bank_id, fa.opened_on, fa.paid_through, fa.last_deposit_on,
+       fa.balance, fa.arrears_months, fa.subsidy_status, fa.subsidy_terminated_on,
+       (SELECT la.id FROM accounts_ledgeraccount la
+         WHERE la.fund_account_id = fa.id),
+       (SELECT la.id FROM accounts_ledgeraccount la WHERE {debit_where}),
+       %(txn)s <> '' AND EXISTS (
+           SELECT 1 FROM deposits_deposit d
+            WHERE d.bank_id IS NOT DISTINCT FROM %(bank)s
+              AND d.bank_txn_id = %(txn)s),
+       ag.ids, ag.versions, ag.amounts, ag.cadences, ag.firsts, ag.effectives
+  FROM accounts_fundaccount fa
+  LEFT JOIN LATERAL (
+      SELECT array_agg(a.id ORDER BY a.version) AS ids,
+             array_agg(a.version ORDER BY a.version) AS versions,
+             array_agg(a.monthly_amount ORDER BY a.version) AS amounts,
+             array_agg(a.cadence ORDER BY a.version) AS cadences,
+             array_agg(a.first_month ORDER BY a.version) AS firsts,
+             array_agg(a.effective_month ORDER BY a.version) AS effectives
+        FROM deposits_depositagreement a
+       WHERE a.fund_account_id = fa.id
+  ) ag ON true
+ WHERE fa.id = %(fa)s
+   FOR UPDATE OF fa
+"""
+_PG_DEBIT_BANK = "la.bank_id = %(bank)s"
+_PG_DEBIT_CENTER = "la.code = %(center)s"
+
+_PG_WRITE_SQL = """
+WITH txn AS (
+    INSERT INTO accounts_ledgertransaction
+        (kind, fund_account_id, bank_id, value_date, posted_at, memo, actor_id,
+         reverses_id)
+    VALUES (%(txn_kind)s, %(fa)s, %(bank)s, %(value_date)s, %(now)s, %(memo)s,
+            %(actor)s, NULL)
+    RETURNING id
+), legs AS (
+    INSERT INTO accounts_ledgerentry
+        (transaction_id, ledger_account_id, side, amount, value_date)
+    SELECT txn.id, leg.account_id, leg.side, %(amount)s, %(value_date)s
+      FROM txn,
+           (VALUES (%(debit)s::bigint, 'D'), (%(credit)s::bigint, 'C'))
+               AS leg (account_id, side)
+), dep AS (
+    INSERT INTO deposits_deposit
+        (fund_account_id, agreement_id, amount, first_month, last_month, months,
+         kind, value_date, paid_at, channel, bank_id, bank_txn_id,
+         ledger_transaction_id, actor_id, created_at)
+    SELECT %(fa)s, %(agreement)s, %(amount)s, %(first_month)s, %(last_month)s,
+           %(months)s, %(kind)s, %(value_date)s, %(paid_at)s, %(channel)s,
+           %(bank)s, %(bank_txn_id)s, txn.id, %(actor)s, %(now)s
+      FROM txn
+    RETURNING id
+), acct AS (
+    UPDATE accounts_fundaccount
+       SET balance = balance + %(amount)s,
+           paid_through = %(last_month)s,
+           last_deposit_on = %(last_deposit_on)s,
+           arrears_months = %(arrears)s
+     WHERE id = %(fa)s
+    RETURNING balance
+)
+SELECT dep.id, txn.id, acct.balance FROM dep, txn, acct
+"""
+
+
+def _deposit_post_pg(
+    *,
+    account: FundAccount,
+    amount: Decimal,
+    first_month: dt.date,
+    months: int,
+    paid_at: dt.datetime,
+    value_date: dt.date,
+    bank: BankPartner | None,
+    bank_txn_id: str,
+    channel: str,
+    actor: Any,
+) -> Deposit | None:
+    params: dict[str, Any] = {
+        "fa": account.pk,
+        "bank": bank.pk if bank is not None else None,
+        "txn": bank_txn_id,
+        "center": CENTER_SETTLEMENT,
+    }
+    debit_where = _PG_DEBIT_BANK if bank is not None else _PG_DEBIT_CENTER
+    with connection.cursor() as cur:
+        cur.execute(_PG_LOCK_SQL.format(debit_where=debit_where), params)
+        row = cur.fetchone()
+    if row is None:
+        raise FundAccount.DoesNotExist("FundAccount matching query does not exist.")
+    (
+        status,
+        bank_id,
+        opened_on,
+        paid_through,
+        last_deposit_on,
+        balance,
+        arrears_months,
+        subsidy_status,
+        subsidy_terminated_on,
+        credit_id,
+        debit_id,
+        duplicate,
+        ag_ids,
+        ag_versions,
+        ag_amounts,
+        ag_cadences,
+        ag_firsts,
+        ag_effectives,
+    ) = row
+    locked = FundAccount(
+        id=account.pk,
+        status=status,
+        bank_id=bank_id,
+        opened_on=opened_on,
+        paid_through=paid_through,
+        last_deposit_on=last_deposit_on,
+        balance=balance,
+        arrears_months=arrears_months,
+        subsidy_status=subsidy_status,
+        subsidy_terminated_on=subsidy_terminated_on,
+    )
+    versions = [
+        DepositAgreement(
+            id=ag_ids[i],
+            fund_account_id=account.pk,
+            version=ag_versions[i],
+            monthly_amount=ag_amounts[i],
+            cadence=ag_cadences[i],
+            first_month=ag_firsts[i],
+            effective_month=ag_effectives[i],
+        )
+        for i in range(len(ag_ids or ()))
+    ]
+    plan = _deposit_plan(
+        locked=locked,
+        load_versions=lambda: versions,
+        is_duplicate=lambda: bool(duplicate),
+        amount=amount,
+        first_month=first_month,
+        months=months,
+        value_date=value_date,
+        bank=bank,
+    )
+    overdue_due = month_due_date(versions, plan.expected_first)
+    if (
+        locked.status != Status.OPEN
+        or (overdue_due < value_date and _terminate_subsidy(locked, overdue_due))
+        or debit_id is None
+        or credit_id is None
+    ):
+        return None  # the ORM path below redoes the checks under the same lock
+    if last_deposit_on is None or value_date > last_deposit_on:
+        last_deposit_on = value_date
+    arrears = arrears_as_of(add_months(plan.last_month, 1), versions, value_date)
+    now = timezone.now()
+    actor_id = actor.pk if getattr(actor, "pk", None) else None
+    memo = _("Deposit %(first)s to %(last)s") % {
+        "first": format_month(first_month),
+        "last": format_month(plan.last_month),
+    }
+    params.update(
+        txn_kind=LedgerTransaction.Kind.DEPOSIT,
+        value_date=value_date,
+        now=now,
+        memo=memo[:200],
+        actor=actor_id,
+        amount=amount,
+        debit=debit_id,
+        credit=credit_id,
+        agreement=plan.version.pk,
+        first_month=first_month,
+        last_month=plan.last_month,
+        months=months,
+        kind=plan.kind,
+        paid_at=paid_at,
+        channel=channel,
+        bank_txn_id=bank_txn_id,
+        last_deposit_on=last_deposit_on,
+        arrears=arrears,
+    )
+    try:
+        with connection.cursor() as cur:
+            cur.execute(_PG_WRITE_SQL, params)
+            deposit_id, txn_id, new_balance = cur.fetchone()
+    except IntegrityError as exc:
+        raise _deposit_conflict(exc, first_month) from None
+    deposit = Deposit(
+        id=deposit_id,
+        fund_account_id=account.pk,
+        agreement_id=plan.version.pk,
+        amount=amount,
+        first_month=first_month,
+        last_month=plan.last_month,
+        months=months,
+        kind=plan.kind,
+        value_date=value_date,
+        paid_at=paid_at,
+        channel=channel,
+        bank=bank,
+        bank_txn_id=bank_txn_id,
+        ledger_transaction_id=txn_id,
+        actor_id=actor_id,
+        created_at=now,
+    )
+    deposit._state.adding = False
+    deposit._state.db = connection.alias
+    account.status = status
+    account.balance = new_balance
+    account.paid_through = plan.last_month
+    account.last_deposit_on = last_deposit_on
+    account.arrears_months = arrears
+    account.subsidy_status = subsidy_status
+    account.subsidy_terminated_on = subsidy_terminated_on
+    return deposit
+
+
+def _deposit_conflict(exc: IntegrityError, first_month: dt.date) -> ConflictError:
+    # The lock makes these rare: another account's deposit with the same bank
+    # transaction id, or a writer that bypassed this service.
+    if "bank_txn" in str(exc):
+        return ConflictError(
+            _("This bank transaction id has already been posted."),
+            "duplicate_bank_txn",
+        )
+    return ConflictError(
+        _("%(month)s is already paid.") % {"month": format_month(first_month)},
+        "period_already_paid",
+    )
+
+
+@transaction.atomic(durable=True)
+def deposit_post(
+    *,
+    account: FundAccount,
+    amount: Decimal,
+    first_month: dt.date,
+    months: int,
+    paid_at: dt.datetime,
+    bank: BankPartner | None,
+    bank_txn_id: str = "",
+    channel: str,
+    actor: Any = None,
+) -> Deposit:
+    """Post a deposit of whole months from the first unpaid month.
+
+    One ledger transaction (bank settlement, or the center's own account at the
+    counter, to the depositor). Reopens a sealed account; refuses a closed one.
+    """
+    max_months = policy_value("deposit_max_months")
+    if isinstance(months, bool) or not isinstance(months, int):
+        months = -1
+    if not 1 <= months <= max_months:
+        raise field_error(
+            "months",
+            _("A deposit covers 1 to %(max)s whole months.") % {"max": max_months},
+            "invalid_months",
+        )
+    amount = _deposit_amount(amount)
+    if not isinstance(first_month, dt.date) or first_month.day != 1:
+        raise field_error(
+            "first_month",
+            _("The first month must be a month (YYYY-MM)."),
+            "invalid_month",
+        )
+    if not isinstance(paid_at, dt.datetime):
+        raise field_error("paid_at", _("The payment time is required."), "required")
+    if timezone.is_naive(paid_at):
+        paid_at = timezone.make_aware(paid_at)
+    if paid_at > business_now():
+        raise field_error(
+            "paid_at",
+            _("The payment time is later than the business date."),
+            "paid_at_in_future",
+        )
+    value_date = timezone.localtime(paid_at).date()
+    channel = _channel(channel)
+    bank_txn_id = (bank_txn_id or "").strip()
+    if bank is not None and not bank_txn_id:
+        raise field_error(
+            "bank_txn_id", _("The bank transaction id is required."), "required"
+        )
+    if len(bank_txn_id) > 64:
+        raise field_error(
+            "bank_txn_id",
+            _("The bank transaction id has at most 64 characters."),
+            "invalid",
+        )
+
+    if connection.vendor == "postgresql":
+        posted = _deposit_post_pg(
+            account=account,
+            amount=amount,
+            first_month=first_month,
+            months=months,
+            paid_at=paid_at,
+            value_date=value_date,
+            bank=bank,
+            bank_txn_id=bank_txn_id,
+            channel=channel,
+            actor=actor,
+        )
+        if posted is not None:
+            return posted
+
+    # Lock before checking the grid: two deposits for one account serialise here.
+    locked = FundAccount.objects.select_for_update().get(pk=account.pk)
+    plan = _deposit_plan(
+        locked=locked,
+        load_versions=lambda: _versions(locked),
+        is_duplicate=lambda: (
+            bool(bank_txn_id)
+            and Deposit.objects.filter(bank=bank, bank_txn_id=bank_txn_id).exists()
+        ),
+        amount=amount,
+        first_month=first_month,
+        months=months,
+        value_date=value_date,
+        bank=bank,
+    )
+    versions, version, expected_first = plan.versions, plan.version, plan.expected_first
+    last_month, kind = plan.last_month, plan.kind
+
     debit = (
         bank_settlement_account(bank)
         if bank is not None
@@ -516,17 +815,7 @@ def deposit_post(
                 actor=actor if getattr(actor, "pk", None) else None,
             )
     except IntegrityError as exc:
-        # The lock makes these rare: another account's deposit with the same
-        # bank transaction id, or a writer that bypassed this service.
-        if "bank_txn" in str(exc):
-            raise ConflictError(
-                _("This bank transaction id has already been posted."),
-                "duplicate_bank_txn",
-            ) from None
-        raise ConflictError(
-            _("%(month)s is already paid.") % {"month": format_month(first_month)},
-            "period_already_paid",
-        ) from None
+        raise _deposit_conflict(exc, first_month) from None
 
     # The first unpaid month before this deposit was overdue: arrears happened.
     fields = ["paid_through", "last_deposit_on", "arrears_months"]

@@ -82,7 +82,10 @@ class BankAPIView(APIView):
                 status=500,
             )
 
+    _idempotency_completion: services.IdempotencyCompletion | None = None
+
     def _log_request(self, request: HttpRequest, response: Any, started: float) -> None:
+        completes = self._idempotency_completion
         try:
             drf_request = getattr(self, "request", None)
             bank = getattr(drf_request, "_user", None)
@@ -103,9 +106,18 @@ class BankAPIView(APIView):
                 error_code=code,
                 replayed=response.get(REPLAY_HEADER) == "true",
                 body_excerpt=excerpt,
+                completes=completes,
             )
         except Exception:  # noqa: BLE001 - logging must not fail the request
             logger.exception("could not write the API request log")
+            if completes is not None:
+                # The stored response matters more than the log row: without
+                # it the key would stay in progress until its lease ends.
+                services.idempotency_complete(
+                    record_id=completes.record_id,
+                    status=completes.status,
+                    body=completes.body,
+                )
 
 
 def _idempotency_key(request: Request) -> str:
@@ -157,7 +169,9 @@ def run_idempotent(
             if response.status_code >= 500:
                 services.idempotency_release(record_id=claim.record_id)
             else:
-                services.idempotency_complete(
+                # Stored by dispatch together with the request log (one round
+                # trip), before the response leaves the server.
+                view._idempotency_completion = services.IdempotencyCompletion(
                     record_id=claim.record_id,
                     status=response.status_code,
                     body=response.data,
@@ -392,7 +406,8 @@ class DepositCreateView(BankAPIView):
         from deposits.services import deposit_post
 
         bank: BankPartner = request.user
-        account = selectors.bank_account_get(bank=bank, account_no=data["account_no"])
+        # Number and id only: deposit_post locks and reads the row itself.
+        account = selectors.bank_account_ref(bank=bank, account_no=data["account_no"])
         if account is None:
             raise account_not_found()
         deposit = deposit_post(
