@@ -9,6 +9,7 @@ whose secret is shown once on a page of its own, never stored in a message.
 from typing import Any
 
 from django.contrib import admin, messages
+from django.db import models
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
@@ -47,6 +48,8 @@ if admin.site.is_registered(BankPartner):
 
 @admin.register(BankPartner)
 class BankPartnerAdmin(SimpleHistoryAdmin):
+    # Webhook endpoints are HTTPS; a bare host must not default to http.
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     list_display = (
         "code",
         "name",

@@ -213,7 +213,7 @@ def main() -> None:
     parser.add_argument("--paced-rps", type=float, default=200.0)
     parser.add_argument("--paced-seconds", type=float, default=15.0)
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--threads", type=int, default=8)
     parser.add_argument("--port", type=int, default=8765)
     args = parser.parse_args()
     db = os.environ["DATABASE_URL"].rsplit("/", 1)[1] + "_apibench"
