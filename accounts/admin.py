@@ -134,7 +134,7 @@ class FundAccountAdmin(SimpleHistoryAdmin):
         "depositor_id_masked",
         "status",
         "balance",
-        "paid_through",
+        "paid_through_month",
         "arrears_months",
         "subsidy_status",
         "bank",
@@ -153,7 +153,7 @@ class FundAccountAdmin(SimpleHistoryAdmin):
         "first_time",
         "opened_on",
         "closed_on",
-        "paid_through",
+        "paid_through_month",
         "arrears_months",
         "last_deposit_on",
         "subsidy_status",
@@ -163,6 +163,11 @@ class FundAccountAdmin(SimpleHistoryAdmin):
     fields = readonly_fields[:-1] + ("bank", "transition_link")
     inlines = [StatusChangeInline]
     change_list_template = "admin/accounts/fundaccount/change_list.html"
+
+    @admin.display(description=gettext_lazy("paid through"), ordering="paid_through")
+    def paid_through_month(self, obj: FundAccount) -> str:
+        # A month, not a day: the field holds the month's first day.
+        return obj.paid_through.strftime("%Y-%m") if obj.paid_through else "-"
 
     @admin.display(description=gettext_lazy("Name"), ordering="depositor__name")
     def depositor_name(self, obj: FundAccount) -> str:

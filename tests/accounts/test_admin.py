@@ -90,3 +90,14 @@ def test_staff_transition_records_the_actor(client, open_account, business_day) 
     )
     response = client.post(url, {"to": "sealed", "note": "再次"})
     assert "账户不能从“封存”变为“封存”。" in response.content.decode()
+
+
+def test_paid_through_is_shown_as_a_month(client, open_account, business_day) -> None:
+    business_day(dt.date(2025, 3, 1))
+    account = open_account(1)
+    FundAccount.objects.filter(pk=account.pk).update(paid_through=dt.date(2025, 5, 1))
+    client.force_login(_staff("counter", "柜员"))
+    listing = client.get(reverse("admin:accounts_fundaccount_changelist"))
+    page = client.get(reverse("admin:accounts_fundaccount_change", args=[account.pk]))
+    for body in (listing.content.decode(), page.content.decode()):
+        assert "2025-05" in body and "2025年5月1日" not in body
