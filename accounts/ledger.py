@@ -31,6 +31,7 @@ from accounts.models import (
     LedgerEntry,
     LedgerTransaction,
 )
+from core.actors import actor_user
 from core.exceptions import ConflictError, DomainError
 from core.money import ZERO, is_exact_money, to_decimal
 
@@ -164,7 +165,7 @@ def post_transaction(
         value_date=value_date,
         posted_at=timezone.now(),
         memo=memo[:200],
-        actor=actor if getattr(actor, "pk", None) else None,
+        actor=actor_user(actor),
         reverses=reverses,
     )
     # One statement for all legs: the database checks the balance per statement.

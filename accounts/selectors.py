@@ -7,7 +7,7 @@ from django.db.models import QuerySet
 
 from accounts.models import AccountStatusChange, Depositor, FundAccount
 from core.crypto import decrypt_text, keyed_hash
-from core.money import ZERO
+from core.money import ZERO, quantize_money
 
 
 def depositor_by_id_number(number: str) -> Depositor | None:
@@ -55,7 +55,7 @@ def ledger_balance(account: FundAccount) -> Decimal:
             [account.pk],
         )
         (value,) = cur.fetchone()
-    return Decimal(value or ZERO).quantize(Decimal("0.01"))
+    return quantize_money(value or ZERO)
 
 
 def ledger_problems(limit: int = 20) -> list[str]:

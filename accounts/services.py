@@ -21,6 +21,7 @@ from accounts.models import (
     NationalAccountRecord,
 )
 from core import outbox
+from core.actors import actor_user
 from core.clock import business_date
 from core.crypto import encrypt_text, keyed_hash
 from core.exceptions import ConflictError, DomainError, InvalidTransition, field_error
@@ -374,7 +375,7 @@ def credit_flag_set(
     return CreditFlag.objects.create(
         depositor=depositor,
         reason=reason,
-        set_by=actor if getattr(actor, "pk", None) else None,
+        set_by=actor_user(actor),
     )
 
 
@@ -386,7 +387,7 @@ def credit_flag_clear(*, flag: CreditFlag, actor: Any = None) -> CreditFlag:
             _("This credit record is already cleared."), "already_cleared"
         )
     locked.cleared_at = timezone.now()
-    locked.cleared_by = actor if getattr(actor, "pk", None) else None
+    locked.cleared_by = actor_user(actor)
     locked.save(update_fields=["cleared_at", "cleared_by"])
     return locked
 

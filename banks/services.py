@@ -19,6 +19,7 @@ from accounts.models import BankPartner, Depositor
 from banks.models import ApiRequestLog, Consent, IdempotencyKey, WebhookDelivery
 from banks.selectors import bank_secret
 from banks.signing import signature
+from core.actors import actor_user
 from core.clock import business_date
 from core.db import relaxed_commit, relaxed_commit_from
 from core.exceptions import ConflictError, DomainError, field_error
@@ -254,7 +255,7 @@ def consent_grant(
     """
     Depositor.objects.select_for_update().filter(pk=depositor.pk).first()
     now = timezone.now()
-    user = actor if getattr(actor, "pk", None) else None
+    user = actor_user(actor)
     Consent.objects.filter(
         depositor=depositor, bank=bank, revoked_at__isnull=True
     ).update(revoked_at=now, revoked_by=user)
@@ -277,7 +278,7 @@ def consent_revoke(*, consent: Consent, actor: Any = None) -> Consent:
     if locked.revoked_at is not None:
         raise ConflictError(_("This consent is already revoked."), "already_revoked")
     locked.revoked_at = timezone.now()
-    locked.revoked_by = actor if getattr(actor, "pk", None) else None
+    locked.revoked_by = actor_user(actor)
     locked.save(update_fields=["revoked_at", "revoked_by"])
     return locked
 

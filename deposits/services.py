@@ -37,6 +37,7 @@ from accounts.services import (
     fund_account_transition,
     fund_accounts_transition_bulk,
 )
+from core.actors import actor_user
 from core.clock import (
     add_months,
     business_date,
@@ -137,6 +138,41 @@ def _versions(account: FundAccount) -> list[DepositAgreement]:
     )
 
 
+def _agreement_version_create(
+    *,
+    locked: FundAccount,
+    version: int,
+    monthly_amount: Decimal,
+    cadence: str,
+    first_month: dt.date,
+    effective_month: dt.date,
+    channel: str,
+    text_version: str,
+    actor: Any,
+    conflict: ConflictError,
+) -> DepositAgreement:
+    """Write one agreement version; a racing writer of the same version number
+    (the unique constraint) gets ``conflict``."""
+    now = timezone.now()
+    try:
+        with transaction.atomic():
+            return DepositAgreement.objects.create(
+                fund_account=locked,
+                version=version,
+                monthly_amount=monthly_amount,
+                cadence=cadence,
+                first_month=first_month,
+                effective_month=effective_month,
+                channel=channel,
+                text_version=text_version,
+                accepted_at=now,
+                signed_at=now,
+                actor=actor_user(actor),
+            )
+    except IntegrityError:
+        raise conflict from None
+
+
 @transaction.atomic
 def agreement_sign(
     *,
@@ -174,27 +210,21 @@ def agreement_sign(
             _("This account already has a deposit agreement; change it instead."),
             "agreement_exists",
         )
-    now = timezone.now()
-    try:
-        with transaction.atomic():
-            return DepositAgreement.objects.create(
-                fund_account=locked,
-                version=1,
-                monthly_amount=amount,
-                cadence=cadence,
-                first_month=first_month,
-                effective_month=first_month,
-                channel=channel,
-                text_version=text_version,
-                accepted_at=now,
-                signed_at=now,
-                actor=actor if getattr(actor, "pk", None) else None,
-            )
-    except IntegrityError:
-        raise ConflictError(
+    return _agreement_version_create(
+        locked=locked,
+        version=1,
+        monthly_amount=amount,
+        cadence=cadence,
+        first_month=first_month,
+        effective_month=first_month,
+        channel=channel,
+        text_version=text_version,
+        actor=actor,
+        conflict=ConflictError(
             _("This account already has a deposit agreement; change it instead."),
             "agreement_exists",
-        ) from None
+        ),
+    )
 
 
 @transaction.atomic(durable=True)
@@ -280,27 +310,21 @@ def agreement_change(
             _("The change must set a new monthly amount or cadence."),
             "nothing_to_change",
         )
-    now = timezone.now()
-    try:
-        with transaction.atomic():
-            return DepositAgreement.objects.create(
-                fund_account=locked,
-                version=current.version + 1,
-                monthly_amount=new_amount,
-                cadence=new_cadence,
-                first_month=versions[0].first_month,
-                effective_month=next_unpaid(locked.paid_through, versions),
-                channel=channel,
-                text_version=text_version,
-                accepted_at=now,
-                signed_at=now,
-                actor=actor if getattr(actor, "pk", None) else None,
-            )
-    except IntegrityError:
-        raise ConflictError(
+    return _agreement_version_create(
+        locked=locked,
+        version=current.version + 1,
+        monthly_amount=new_amount,
+        cadence=new_cadence,
+        first_month=versions[0].first_month,
+        effective_month=next_unpaid(locked.paid_through, versions),
+        channel=channel,
+        text_version=text_version,
+        actor=actor,
+        conflict=ConflictError(
             _("The agreement was changed at the same time; try again."),
             "agreement_conflict",
-        ) from None
+        ),
+    )
 
 
 # --- deposits ---------------------------------------------------------------
@@ -614,7 +638,7 @@ def _deposit_post_pg(
         last_deposit_on = value_date
     arrears = arrears_as_of(add_months(plan.last_month, 1), versions, value_date)
     now = timezone.now()
-    actor_id = actor.pk if getattr(actor, "pk", None) else None
+    actor_id = getattr(actor_user(actor), "pk", None)
     memo = _("Deposit %(first)s to %(last)s") % {
         "first": format_month(first_month),
         "last": format_month(plan.last_month),
@@ -812,7 +836,7 @@ def deposit_post(
                 bank=bank,
                 bank_txn_id=bank_txn_id,
                 ledger_transaction=txn,
-                actor=actor if getattr(actor, "pk", None) else None,
+                actor=actor_user(actor),
             )
     except IntegrityError as exc:
         raise _deposit_conflict(exc, first_month) from None

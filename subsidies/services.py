@@ -25,6 +25,7 @@ from django.utils.translation import gettext as _
 
 from accounts import ledger
 from accounts.models import FundAccount, LedgerTransaction
+from core.actors import actor_user
 from core.clock import business_date
 from core.exceptions import DomainError
 from core.money import ZERO
@@ -45,10 +46,6 @@ from subsidies.selectors import (
 
 SubsidyStatus = FundAccount.SubsidyStatus
 DEFAULT_CHUNK_SIZE = 10_000
-
-
-def _actor(actor: Any) -> Any:
-    return actor if getattr(actor, "pk", None) else None
 
 
 # --- Cut-short interest -----------------------------------------------------
@@ -118,7 +115,7 @@ def subsidy_terminate(
         kind=SubsidyEvent.Kind.TERMINATED,
         reason=reason,
         occurred_on=on,
-        actor=_actor(actor),
+        actor=actor_user(actor),
     )
     account.subsidy_terminated_on = locked.subsidy_terminated_on
     account.subsidy_status = locked.subsidy_status
@@ -143,7 +140,7 @@ def subsidy_stop_accrual(
         kind=SubsidyEvent.Kind.ACCRUAL_STOPPED,
         reason=SubsidyEvent.Reason.CONVERSION,
         occurred_on=on,
-        actor=_actor(actor),
+        actor=actor_user(actor),
     )
     return stop
 
@@ -219,7 +216,7 @@ def settlement_run_start(
             settlement_date=settlement_date,
             defaults={
                 "period_start": previous_settlement_date(settlement_date),
-                "actor": _actor(actor),
+                "actor": actor_user(actor),
             },
         )
         if created:

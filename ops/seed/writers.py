@@ -18,7 +18,6 @@ import datetime as dt
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from decimal import Decimal
 from typing import Any
 
 from django.db import connection, transaction
@@ -35,6 +34,7 @@ from accounts.models import (
 from accounts.services import account_number_for
 from core.clock import format_month
 from core.crypto import encrypt_text, keyed_hash
+from core.money import quantize_money
 from deposits.models import Deposit, DepositAgreement
 from ops.seed.plan import PersonPlan, SeedContext
 
@@ -481,7 +481,7 @@ class OrmWriter:
                     if isinstance(value, tuple):
                         value = _ts(*value)
                     elif name in money:
-                        value = Decimal(value).quantize(Decimal("0.01"))
+                        value = quantize_money(value)
                     values[name] = value
                 objects[key].append(self.MODELS[key](**values))
                 if key == "depositor":
