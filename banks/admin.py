@@ -239,6 +239,7 @@ class WebhookDeliveryAdmin(ReadOnlyAdmin):
 @admin.register(IdempotencyKey)
 class IdempotencyKeyAdmin(ReadOnlyAdmin):
     list_display = ("created_at", "bank", "key", "path", "state", "response_status")
+    list_select_related = ("bank",)
     list_filter = ("state", "bank")
     search_fields = ("key",)
     exclude = ("response_body",)

@@ -8,20 +8,10 @@ from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from accounts.admin import ReadOnlyAdmin
 from subsidies.models import SettlementRun, SubsidyAccount, SubsidyEvent
 from subsidies.reports import settlement_report_xlsx
 from subsidies.selectors import interest_statement, subsidy_summary
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 @admin.register(SettlementRun)
@@ -137,5 +127,6 @@ class SubsidyAccountAdmin(ReadOnlyAdmin):
 @admin.register(SubsidyEvent)
 class SubsidyEventAdmin(ReadOnlyAdmin):
     list_display = ("fund_account", "kind", "reason", "occurred_on", "actor")
+    list_select_related = ("fund_account", "actor")
     list_filter = ("kind", "reason")
     search_fields = ("fund_account__account_no",)
