@@ -31,8 +31,7 @@ _secret_cache: dict[str, str] = {}
 
 
 def bank_partner_for_key(key_id: str) -> BankPartner | None:
-    """The active partner with this key id. Read on every request (not cached)
-    so that disabling a bank takes effect at once in every worker."""
+    """The active partner with this key id, read from the database."""
     if len(key_id) > 64:
         return None
     return BankPartner.objects.filter(key_id=key_id, is_active=True).first()
@@ -50,6 +49,58 @@ def bank_secret(partner: BankPartner) -> str:
             _secret_cache.clear()
         _secret_cache[token] = plain
     return plain
+
+
+# --- per-process credentials cache ------------------------------------------------
+#
+# Looking the bank up in the database on every request cost as much as the
+# deposit itself. Each process keeps the partner and its decrypted secret,
+# stamped with the "bank generation" read from Redis *before* the database
+# read. Every request reads the current generation in the same Redis round
+# trip as its throttle counter (banks.api.authentication); any change to a
+# partner writes a new generation (banks.apps), so a disabled or rotated key
+# stops working at once in every worker. Without Redis (the embedded demo)
+# nothing is cached.
+
+
+@dataclass(frozen=True)
+class BankCredentials:
+    partner: BankPartner
+    secret: str
+    generation: str
+
+
+_credentials_lock = threading.Lock()
+_credentials: dict[str, BankCredentials] = {}
+_CREDENTIALS_MAX = 1000
+
+
+def bank_credentials_cached(key_id: str) -> BankCredentials | None:
+    with _credentials_lock:
+        return _credentials.get(key_id)
+
+
+def bank_credentials_load(key_id: str) -> BankCredentials | None:
+    """Fresh from the database; cached when the generation is known."""
+    from banks.bankgen import bank_generation
+
+    generation = bank_generation()  # before the read: see the note above
+    partner = bank_partner_for_key(key_id)
+    with _credentials_lock:
+        if partner is None:
+            _credentials.pop(key_id, None)
+            return None
+        entry = BankCredentials(partner, bank_secret(partner), generation or "")
+        if generation:
+            if len(_credentials) >= _CREDENTIALS_MAX:
+                _credentials.clear()
+            _credentials[key_id] = entry
+        return entry
+
+
+def bank_credentials_forget() -> None:
+    with _credentials_lock:
+        _credentials.clear()
 
 
 def bank_account_get(*, bank: BankPartner, account_no: str) -> FundAccount | None:

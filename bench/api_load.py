@@ -28,7 +28,6 @@ import os
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -215,20 +214,36 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=8)
     parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument(
+        "--reseed",
+        action="store_true",
+        help="seed <db>_apibench_seed again (otherwise reused when present)",
+    )
     args = parser.parse_args()
     db = os.environ["DATABASE_URL"].rsplit("/", 1)[1] + "_apibench"
 
-    print(f"database {db}: fresh, migrating", flush=True)
-    _fresh_db(db)
-    with tempfile.TemporaryDirectory() as tmp:
-        seed_file = os.path.join(tmp, "seed.json")
+    template = f"{db}_seed"
+    seed_file = ROOT / "bench" / "out" / f"{template}.json"
+    if args.reseed or not seed_file.exists():
+        print(f"database {template}: fresh, migrating, seeding", flush=True)
+        _fresh_db(template)
+        seed_file.parent.mkdir(parents=True, exist_ok=True)
         subprocess.run(
-            [PY, "bench/_api_seed.py", str(args.accounts), seed_file],
+            [PY, "bench/_api_seed.py", str(args.accounts), str(seed_file)],
             cwd=ROOT,
-            env=_env(db),
+            env=_env(template),
             check=True,
         )
-        seed = json.load(open(seed_file))
+    seed = json.load(open(seed_file))
+    # Every run measures a fresh copy of the seeded database, so runs compare.
+    print(f"database {db}: copy of {template}", flush=True)
+    subprocess.run(
+        ["dropdb", "--if-exists", "-h", "127.0.0.1", "-U", "postgres", db], check=True
+    )
+    subprocess.run(
+        ["createdb", "-h", "127.0.0.1", "-U", "postgres", "-T", template, db],
+        check=True,
+    )
     server = subprocess.Popen(
         [
             GUNICORN,

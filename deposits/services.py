@@ -48,6 +48,7 @@ from core.clock import (
     month_index,
     month_start,
 )
+from core.db import execute_prepared
 from core.exceptions import ConflictError, DomainError, NotFoundError, field_error
 from core.money import is_exact_money, quantize_money, to_decimal
 from core.policy import policy_value
@@ -482,16 +483,19 @@ def _deposit_plan(
 # and take the ORM path.
 
 _PG_LOCK_SQL = """
-SELECT fa.status, fa.bank_id, fa.opened_on, fa.paid_through, fa.last_deposit_on,
-       fa.balance, fa.arrears_months, fa.subsidy_status, fa.subsidy_terminated_on,
+{with_ctes}SELECT fa.id, fa.status, fa.bank_id, fa.opened_on, fa.paid_through,
+       fa.last_deposit_on, fa.balance, fa.arrears_months, fa.subsidy_status,
+       fa.subsidy_terminated_on,
        (SELECT la.id FROM accounts_ledgeraccount la
          WHERE la.fund_account_id = fa.id),
        (SELECT la.id FROM accounts_ledgeraccount la WHERE {debit_where}),
        %(txn)s <> '' AND EXISTS (
            SELECT 1 FROM deposits_deposit d
-            WHERE d.bank_id IS NOT DISTINCT FROM %(bank)s
-              AND d.bank_txn_id = %(txn)s),
+            WHERE {duplicate_where}
+              AND d.bank_txn_id = %(txn)s AND d.bank_txn_id <> ''),
+       nextval('deposits_deposit_id_seq'),
        ag.ids, ag.versions, ag.amounts, ag.cadences, ag.firsts, ag.effectives
+       {extra_columns}
   FROM accounts_fundaccount fa
   LEFT JOIN LATERAL (
       SELECT array_agg(a.id ORDER BY a.version) AS ids,
@@ -503,14 +507,20 @@ SELECT fa.status, fa.bank_id, fa.opened_on, fa.paid_through, fa.last_deposit_on,
         FROM deposits_depositagreement a
        WHERE a.fund_account_id = fa.id
   ) ag ON true
- WHERE fa.id = %(fa)s
+ WHERE {account_where}
    FOR UPDATE OF fa
 """
 _PG_DEBIT_BANK = "la.bank_id = %(bank)s"
 _PG_DEBIT_CENTER = "la.code = %(center)s"
+# Spelled per case, never ``IS NOT DISTINCT FROM``: that form cannot use the
+# partial unique index on (bank, bank_txn_id) and scans every deposit.
+_PG_DUPLICATE_BANK = "d.bank_id = %(bank)s"
+_PG_DUPLICATE_CENTER = "d.bank_id IS NULL"
+_PG_ACCOUNT_BY_ID = "fa.id = %(fa)s"
+_PG_ACCOUNT_BY_NO = "fa.account_no = %(account_no)s"
 
 _PG_WRITE_SQL = """
-WITH txn AS (
+WITH {with_ctes}txn AS (
     INSERT INTO accounts_ledgertransaction
         (kind, fund_account_id, bank_id, value_date, posted_at, memo, actor_id,
          reverses_id)
@@ -526,14 +536,13 @@ WITH txn AS (
                AS leg (account_id, side)
 ), dep AS (
     INSERT INTO deposits_deposit
-        (fund_account_id, agreement_id, amount, first_month, last_month, months,
-         kind, value_date, paid_at, channel, bank_id, bank_txn_id,
+        (id, fund_account_id, agreement_id, amount, first_month, last_month,
+         months, kind, value_date, paid_at, channel, bank_id, bank_txn_id,
          ledger_transaction_id, actor_id, created_at)
-    SELECT %(fa)s, %(agreement)s, %(amount)s, %(first_month)s, %(last_month)s,
-           %(months)s, %(kind)s, %(value_date)s, %(paid_at)s, %(channel)s,
-           %(bank)s, %(bank_txn_id)s, txn.id, %(actor)s, %(now)s
+    SELECT %(deposit_id)s, %(fa)s, %(agreement)s, %(amount)s, %(first_month)s,
+           %(last_month)s, %(months)s, %(kind)s, %(value_date)s, %(paid_at)s,
+           %(channel)s, %(bank)s, %(bank_txn_id)s, txn.id, %(actor)s, %(now)s
       FROM txn
-    RETURNING id
 ), acct AS (
     UPDATE accounts_fundaccount
        SET balance = balance + %(amount)s,
@@ -543,13 +552,70 @@ WITH txn AS (
      WHERE id = %(fa)s
     RETURNING balance
 )
-SELECT dep.id, txn.id, acct.balance FROM dep, txn, acct
+SELECT txn.id, acct.balance FROM txn, acct
 """
+
+
+@dataclass(frozen=True)
+class PgPostingExtras:
+    """Rows a caller writes in the same two statements as a deposit.
+
+    ``lock_ctes`` (``name AS (...), ``) run with the locking read and
+    ``lock_columns`` (``, expr``) come back in ``PgPosting.extra``;
+    ``write_ctes`` run with the write, with the parameters ``write_params``
+    returns once the deposit, its id and the new balance are known. Used by
+    the bank API to claim its idempotency key and store the response in the
+    deposit's own transaction (banks.api.fast).
+    """
+
+    lock_ctes: str = ""
+    lock_columns: str = ""
+    write_ctes: str = ""
+    params: dict[str, Any] = field(default_factory=dict)
+    write_params: Callable[["PgPosting"], dict[str, Any]] | None = None
+
+
+@dataclass
+class PgPosting:
+    deposit: Deposit
+    account: FundAccount
+    extra: tuple[Any, ...]
+
+
+_pg_sql_cache: dict[tuple[Any, ...], tuple[str, str]] = {}
+
+
+def _pg_sql(
+    *, by_no: bool, bank: bool, extras: PgPostingExtras | None
+) -> tuple[str, str]:
+    key = (
+        by_no,
+        bank,
+        extras.lock_ctes if extras else "",
+        extras.lock_columns if extras else "",
+        extras.write_ctes if extras else "",
+    )
+    sql = _pg_sql_cache.get(key)
+    if sql is None:
+        lock_ctes = (extras.lock_ctes if extras else "").rstrip().rstrip(",")
+        sql = (
+            _PG_LOCK_SQL.format(
+                with_ctes=f"WITH {lock_ctes}\n" if lock_ctes else "",
+                extra_columns=extras.lock_columns if extras else "",
+                debit_where=_PG_DEBIT_BANK if bank else _PG_DEBIT_CENTER,
+                duplicate_where=_PG_DUPLICATE_BANK if bank else _PG_DUPLICATE_CENTER,
+                account_where=_PG_ACCOUNT_BY_NO if by_no else _PG_ACCOUNT_BY_ID,
+            ),
+            _PG_WRITE_SQL.format(with_ctes=extras.write_ctes if extras else ""),
+        )
+        _pg_sql_cache[key] = sql
+    return sql
 
 
 def _deposit_post_pg(
     *,
-    account: FundAccount,
+    account_id: int | None = None,
+    account_no: str = "",
     amount: Decimal,
     first_month: dt.date,
     months: int,
@@ -559,20 +625,29 @@ def _deposit_post_pg(
     bank_txn_id: str,
     channel: str,
     actor: Any,
-) -> Deposit | None:
+    extras: PgPostingExtras | None = None,
+) -> PgPosting | None:
+    """``None``: not an ordinary posting (see above) or, by number, no such
+    account; the caller takes the ORM path under the same transaction."""
     params: dict[str, Any] = {
-        "fa": account.pk,
+        "fa": account_id,
+        "account_no": account_no,
         "bank": bank.pk if bank is not None else None,
         "txn": bank_txn_id,
         "center": CENTER_SETTLEMENT,
     }
-    debit_where = _PG_DEBIT_BANK if bank is not None else _PG_DEBIT_CENTER
-    with connection.cursor() as cur:
-        cur.execute(_PG_LOCK_SQL.format(debit_where=debit_where), params)
-        row = cur.fetchone()
+    if extras is not None:
+        params.update(extras.params)
+    lock_sql, write_sql = _pg_sql(
+        by_no=account_id is None, bank=bank is not None, extras=extras
+    )
+    row = execute_prepared(lock_sql, params)
     if row is None:
+        if account_id is None:
+            return None
         raise FundAccount.DoesNotExist("FundAccount matching query does not exist.")
     (
+        fa_id,
         status,
         bank_id,
         opened_on,
@@ -585,15 +660,17 @@ def _deposit_post_pg(
         credit_id,
         debit_id,
         duplicate,
+        deposit_id,
         ag_ids,
         ag_versions,
         ag_amounts,
         ag_cadences,
         ag_firsts,
         ag_effectives,
-    ) = row
+    ) = row[:20]
     locked = FundAccount(
-        id=account.pk,
+        id=fa_id,
+        account_no=account_no,
         status=status,
         bank_id=bank_id,
         opened_on=opened_on,
@@ -607,7 +684,7 @@ def _deposit_post_pg(
     versions = [
         DepositAgreement(
             id=ag_ids[i],
-            fund_account_id=account.pk,
+            fund_account_id=fa_id,
             version=ag_versions[i],
             monthly_amount=ag_amounts[i],
             cadence=ag_cadences[i],
@@ -644,6 +721,8 @@ def _deposit_post_pg(
         "last": format_month(plan.last_month),
     }
     params.update(
+        fa=fa_id,
+        deposit_id=deposit_id,
         txn_kind=LedgerTransaction.Kind.DEPOSIT,
         value_date=value_date,
         now=now,
@@ -663,15 +742,9 @@ def _deposit_post_pg(
         last_deposit_on=last_deposit_on,
         arrears=arrears,
     )
-    try:
-        with connection.cursor() as cur:
-            cur.execute(_PG_WRITE_SQL, params)
-            deposit_id, txn_id, new_balance = cur.fetchone()
-    except IntegrityError as exc:
-        raise _deposit_conflict(exc, first_month) from None
     deposit = Deposit(
         id=deposit_id,
-        fund_account_id=account.pk,
+        fund_account_id=fa_id,
         agreement_id=plan.version.pk,
         amount=amount,
         first_month=first_month,
@@ -683,20 +756,28 @@ def _deposit_post_pg(
         channel=channel,
         bank=bank,
         bank_txn_id=bank_txn_id,
-        ledger_transaction_id=txn_id,
         actor_id=actor_id,
         created_at=now,
     )
     deposit._state.adding = False
     deposit._state.db = connection.alias
-    account.status = status
-    account.balance = new_balance
-    account.paid_through = plan.last_month
-    account.last_deposit_on = last_deposit_on
-    account.arrears_months = arrears
-    account.subsidy_status = subsidy_status
-    account.subsidy_terminated_on = subsidy_terminated_on
-    return deposit
+    # The row is locked: the balance the write computes is this one.
+    locked.balance = balance + amount
+    locked.paid_through = plan.last_month
+    locked.last_deposit_on = last_deposit_on
+    locked.arrears_months = arrears
+    posting = PgPosting(deposit=deposit, account=locked, extra=tuple(row[20:]))
+    if extras is not None and extras.write_params is not None:
+        params.update(extras.write_params(posting))
+    try:
+        written = execute_prepared(write_sql, params)
+    except IntegrityError as exc:
+        raise _deposit_conflict(exc, first_month) from None
+    assert written is not None
+    deposit.ledger_transaction_id, new_balance = written
+    if new_balance != locked.balance:  # pragma: no cover - the row lock forbids it
+        raise DomainError(_("An internal error occurred."), "internal_error", 500)
+    return posting
 
 
 def _deposit_conflict(exc: IntegrityError, first_month: dt.date) -> ConflictError:
@@ -773,7 +854,7 @@ def deposit_post(
 
     if connection.vendor == "postgresql":
         posted = _deposit_post_pg(
-            account=account,
+            account_id=account.pk,
             amount=amount,
             first_month=first_month,
             months=months,
@@ -785,7 +866,17 @@ def deposit_post(
             actor=actor,
         )
         if posted is not None:
-            return posted
+            for name in (
+                "status",
+                "balance",
+                "paid_through",
+                "last_deposit_on",
+                "arrears_months",
+                "subsidy_status",
+                "subsidy_terminated_on",
+            ):
+                setattr(account, name, getattr(posted.account, name))
+            return posted.deposit
 
     # Lock before checking the grid: two deposits for one account serialise here.
     locked = FundAccount.objects.select_for_update().get(pk=account.pk)

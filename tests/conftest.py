@@ -4,6 +4,7 @@ from typing import Any
 
 import pytest
 
+from banks.selectors import bank_credentials_forget
 from core.clock import clear_business_date_cache, set_business_date
 from core.policy import clear_policy_cache
 from tests.idgen import make_id
@@ -13,9 +14,11 @@ from tests.idgen import make_id
 def _fresh_policy_cache() -> Iterator[None]:
     clear_policy_cache()
     clear_business_date_cache()
+    bank_credentials_forget()
     yield
     clear_policy_cache()
     clear_business_date_cache()
+    bank_credentials_forget()
 
 
 @pytest.fixture

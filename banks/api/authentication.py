@@ -10,7 +10,6 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from django.core.cache import cache
 from django.core.exceptions import RequestDataTooBig
 from django.utils.translation import gettext as _
 from rest_framework.authentication import BaseAuthentication
@@ -19,7 +18,8 @@ from rest_framework.request import Request
 from rest_framework.throttling import BaseThrottle
 
 from accounts.models import BankPartner
-from banks.selectors import bank_partner_for_key, bank_secret
+from banks.bankgen import throttle_hit
+from banks.selectors import bank_credentials_cached, bank_credentials_load
 from banks.signing import CLOCK_WINDOW_SECONDS, body_sha256, signature_for_hash
 from core.exceptions import DomainError
 
@@ -72,15 +72,21 @@ class BankSignatureAuthentication(BaseAuthentication):
                 _("X-Timestamp must be Unix seconds."), "timestamp_invalid"
             )
         # Real clock on purpose: the business date may be moved in tests.
-        if abs(time.time() - int(timestamp)) > CLOCK_WINDOW_SECONDS:
+        now = time.time()
+        if abs(now - int(timestamp)) > CLOCK_WINDOW_SECONDS:
             raise _unauthorized(
                 _("X-Timestamp is more than %(seconds)s seconds from server time.")
                 % {"seconds": CLOCK_WINDOW_SECONDS},
                 "timestamp_out_of_window",
             )
-        partner = bank_partner_for_key(key_id)
-        if partner is None:
-            raise _unauthorized(_("Unknown or disabled bank key."), "unknown_bank_key")
+        cached = bank_credentials_cached(key_id)
+        fresh = None
+        if cached is None:
+            fresh = bank_credentials_load(key_id) if len(key_id) <= 64 else None
+            if fresh is None:
+                raise _unauthorized(
+                    _("Unknown or disabled bank key."), "unknown_bank_key"
+                )
         try:
             raw_body = request._request.body
         except RequestDataTooBig:
@@ -88,19 +94,40 @@ class BankSignatureAuthentication(BaseAuthentication):
                 _("The request body is too large."), "body_too_large", status=400
             ) from None
         digest = body_sha256(raw_body)
-        secret = bank_secret(partner)
-        valid = _SIGNATURE_RE.fullmatch(sent) is not None and any(
-            hmac.compare_digest(
-                signature_for_hash(
-                    secret, request.method or "", path, timestamp, digest
-                ),
-                sent.lower(),
+        paths = signed_path_candidates(request._request)
+        method = request.method or ""
+
+        def signed_with(secret: str) -> bool:
+            return _SIGNATURE_RE.fullmatch(sent) is not None and any(
+                hmac.compare_digest(
+                    signature_for_hash(secret, method, path, timestamp, digest),
+                    sent.lower(),
+                )
+                for path in paths
             )
-            for path in signed_path_candidates(request._request)
-        )
-        if not valid:
+
+        count: int | None = None
+        window = int(now // 60)
+        if cached is not None:
+            if signed_with(cached.secret):
+                # One Redis round trip: count the request, read the generation.
+                count, generation = throttle_hit(cached.partner.pk, window)
+                if generation == cached.generation:
+                    request._request.bank_throttle = (count, now)
+                    return cached.partner, BankAuth(key_id=key_id, body_sha256=digest)
+            # The partner changed since it was cached (disabled, rotated, edited).
+            fresh = bank_credentials_load(key_id)
+            if fresh is None:
+                raise _unauthorized(
+                    _("Unknown or disabled bank key."), "unknown_bank_key"
+                )
+        assert fresh is not None
+        if not signed_with(fresh.secret):
             raise _unauthorized(_("The signature does not match."), "signature_invalid")
-        return partner, BankAuth(key_id=key_id, body_sha256=digest)
+        if count is None:
+            count, _generation = throttle_hit(fresh.partner.pk, window)
+        request._request.bank_throttle = (count, now)
+        return fresh.partner, BankAuth(key_id=key_id, body_sha256=digest)
 
     def authenticate_header(self, request: Request) -> str:
         return 'HMAC-SHA256 realm="api"'
@@ -114,28 +141,23 @@ class IsBankPartner(BasePermission):
 class BankRateThrottle(BaseThrottle):
     """Fixed one-minute window per bank in the shared Redis cache.
 
-    One INCR per request; the limit is ``BankPartner.throttle_per_minute``.
-    A cache outage lets requests through rather than failing them.
+    The request was already counted by the authentication, in the same Redis
+    round trip that checks the bank cache; the limit is
+    ``BankPartner.throttle_per_minute``. A cache outage lets requests through
+    rather than failing them.
     """
 
     def allow_request(self, request: Request, view: Any) -> bool:
         bank = request.user
         if not isinstance(bank, BankPartner):
             return True
-        now = time.time()
-        window = int(now // 60)
-        key = f"bank-throttle:{bank.pk}:{window}"
-        try:
-            try:
-                count = cache.incr(key)
-            except ValueError:
-                if cache.add(key, 1, timeout=90):
-                    count = 1
-                else:
-                    count = cache.incr(key)
-        except Exception:  # noqa: BLE001 - throttling must never fail a request
-            return True
-        if count > bank.throttle_per_minute:
+        counted = getattr(request._request, "bank_throttle", None)
+        if counted is None:
+            now = time.time()
+            count, _generation = throttle_hit(bank.pk, int(now // 60))
+        else:
+            count, now = counted
+        if count is not None and count > bank.throttle_per_minute:
             self._wait = 60 - (now % 60)
             return False
         return True

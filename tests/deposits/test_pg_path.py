@@ -88,3 +88,19 @@ def test_sealed_account_takes_the_orm_path_and_reopens(fe_account, pay):
     assert account.status == "open"
     assert deposit.kind == Deposit.Kind.REGULAR
     assert ledger_problems() == []
+
+
+@pytest.mark.parametrize("with_bank", [True, False])
+def test_the_duplicate_probe_uses_the_bank_txn_index(with_bank, bank):
+    # It ran on every API deposit; as ``bank_id IS NOT DISTINCT FROM`` it
+    # scanned the whole deposits table.
+    lock_sql, _write = deposit_services._pg_sql(
+        by_no=False, bank=with_bank, extras=None
+    )
+    params = {"fa": 1, "account_no": "", "bank": bank.pk, "txn": "T1", "center": "x"}
+    with connection.cursor() as cur:
+        cur.execute("SET LOCAL enable_seqscan = off")
+        cur.execute("EXPLAIN " + lock_sql, params)
+        plan = "\n".join(row[0] for row in cur.fetchall())
+    assert "deposits_deposit d" in plan
+    assert "Seq Scan on deposits_deposit" not in plan
