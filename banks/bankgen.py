@@ -19,20 +19,17 @@ GENERATION_KEY = "bank-partners:generation"
 THROTTLE_TTL_SECONDS = 90
 
 
-_client: tuple[int, Any] | None = None
-
-
 def _redis() -> Any:
-    """A redis client on the cache's connection pool, kept per process
-    (``get_client`` builds a new client object on every call)."""
-    global _client
+    """A redis client on the cache's connection pool, kept on the (per-thread)
+    cache backend: ``get_client`` builds a new client object on every call."""
     backend = caches["default"]
     if not isinstance(backend, RedisCache):
         return None
-    held = _client
-    if held is None or held[0] != id(backend._cache):
-        held = _client = (id(backend._cache), backend._cache.get_client(write=True))
-    return held[1]
+    client = getattr(backend, "_bank_api_client", None)
+    if client is None:
+        client = backend._cache.get_client(write=True)
+        backend._bank_api_client = client  # type: ignore[attr-defined]
+    return client
 
 
 def _text(value: bytes | str | None) -> str | None:

@@ -85,7 +85,7 @@ def idempotency_claim(
 
 def idempotency_complete(*, record_id: int, status: int, body: Any) -> None:
     """Store the first response; from now on it is what the key replays."""
-    stored = _response_text(body)
+    stored = response_text(body)
     # Relaxed commit: if a server crash loses this row, the work itself is
     # committed and a retry after the lease ends meets the business duplicate
     # check (duplicate_bank_txn / duplicate_account), never a second posting.
@@ -98,7 +98,7 @@ def idempotency_complete(*, record_id: int, status: int, body: Any) -> None:
         )
 
 
-def _response_text(body: Any) -> str:
+def response_text(body: Any) -> str:
     return json.dumps(body, cls=DjangoJSONEncoder, ensure_ascii=False)
 
 
@@ -209,7 +209,7 @@ def api_request_log_create(
             )"""
         values = [
             completes.status,
-            _response_text(completes.body),
+            response_text(completes.body),
             timezone.now(),
             completes.record_id,
             *values,

@@ -794,24 +794,28 @@ def _deposit_conflict(exc: IntegrityError, first_month: dt.date) -> ConflictErro
     )
 
 
-@transaction.atomic(durable=True)
-def deposit_post(
+@dataclass(frozen=True)
+class _DepositInput:
+    amount: Decimal
+    first_month: dt.date
+    months: int
+    paid_at: dt.datetime
+    value_date: dt.date
+    channel: str
+    bank_txn_id: str
+
+
+def _deposit_input(
     *,
-    account: FundAccount,
     amount: Decimal,
     first_month: dt.date,
     months: int,
     paid_at: dt.datetime,
     bank: BankPartner | None,
-    bank_txn_id: str = "",
+    bank_txn_id: str,
     channel: str,
-    actor: Any = None,
-) -> Deposit:
-    """Post a deposit of whole months from the first unpaid month.
-
-    One ledger transaction (bank settlement, or the center's own account at the
-    counter, to the depositor). Reopens a sealed account; refuses a closed one.
-    """
+) -> _DepositInput:
+    """The checks that need no account, in the order the contract answers."""
     max_months = policy_value("deposit_max_months")
     if isinstance(months, bool) or not isinstance(months, int):
         months = -1
@@ -851,6 +855,42 @@ def deposit_post(
             _("The bank transaction id has at most 64 characters."),
             "invalid",
         )
+
+    return _DepositInput(
+        amount, first_month, months, paid_at, value_date, channel, bank_txn_id
+    )
+
+
+@transaction.atomic(durable=True)
+def deposit_post(
+    *,
+    account: FundAccount,
+    amount: Decimal,
+    first_month: dt.date,
+    months: int,
+    paid_at: dt.datetime,
+    bank: BankPartner | None,
+    bank_txn_id: str = "",
+    channel: str,
+    actor: Any = None,
+) -> Deposit:
+    """Post a deposit of whole months from the first unpaid month.
+
+    One ledger transaction (bank settlement, or the center's own account at the
+    counter, to the depositor). Reopens a sealed account; refuses a closed one.
+    """
+    given = _deposit_input(
+        amount=amount,
+        first_month=first_month,
+        months=months,
+        paid_at=paid_at,
+        bank=bank,
+        bank_txn_id=bank_txn_id,
+        channel=channel,
+    )
+    amount, first_month, months = given.amount, given.first_month, given.months
+    paid_at, value_date, channel = given.paid_at, given.value_date, given.channel
+    bank_txn_id = given.bank_txn_id
 
     if connection.vendor == "postgresql":
         posted = _deposit_post_pg(
@@ -1377,3 +1417,51 @@ def _advisory_lock() -> bool:
 def _advisory_unlock() -> None:
     with connection.cursor() as cur:
         cur.execute("SELECT pg_advisory_unlock(%s)", [_ADVISORY_KEY])
+
+
+def deposit_post_composed(
+    *,
+    account_no: str,
+    amount: Decimal,
+    first_month: dt.date,
+    months: int,
+    paid_at: dt.datetime,
+    bank: BankPartner,
+    bank_txn_id: str,
+    channel: str,
+    extras: PgPostingExtras,
+) -> PgPosting | None:
+    """``deposit_post``'s ordinary case (PostgreSQL only), addressed by account
+    number, with the caller's own rows written in the same two statements.
+
+    Runs inside the caller's atomic block. Every check is ``deposit_post``'s
+    own. ``None`` (no such account, or not an ordinary posting) and any
+    ``DomainError`` mean: roll back and call ``deposit_post``, which answers
+    the same case with the same result.
+    """
+    if not connection.in_atomic_block or connection.vendor != "postgresql":
+        raise transaction.TransactionManagementError(
+            "deposit_post_composed runs inside the caller's transaction"
+        )
+    given = _deposit_input(
+        amount=amount,
+        first_month=first_month,
+        months=months,
+        paid_at=paid_at,
+        bank=bank,
+        bank_txn_id=bank_txn_id,
+        channel=channel,
+    )
+    return _deposit_post_pg(
+        account_no=account_no,
+        amount=given.amount,
+        first_month=given.first_month,
+        months=given.months,
+        paid_at=given.paid_at,
+        value_date=given.value_date,
+        bank=bank,
+        bank_txn_id=given.bank_txn_id,
+        channel=given.channel,
+        actor=None,
+        extras=extras,
+    )

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.core.exceptions import RequestDataTooBig
+from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.permissions import BasePermission
@@ -56,78 +57,88 @@ def signed_path_candidates(request: Any) -> list[str]:
     return candidates
 
 
+def authenticate_bank(http_request: HttpRequest) -> tuple[BankPartner, BankAuth]:
+    """Verify the signature and count the request for throttling; the result
+    is kept on the request, so a second call (the DRF view after the deposit
+    fast path fell back) neither repeats the work nor counts twice."""
+    done = getattr(http_request, "bank_authenticated", None)
+    if done is not None:
+        return done
+    result = _authenticate(http_request)
+    http_request.bank_authenticated = result  # type: ignore[attr-defined]
+    return result
+
+
+def _authenticate(request: HttpRequest) -> tuple[BankPartner, BankAuth]:
+    meta = request.META
+    key_id = meta.get("HTTP_X_BANK_KEY", "")
+    timestamp = meta.get("HTTP_X_TIMESTAMP", "")
+    sent = meta.get("HTTP_X_SIGNATURE", "")
+    if not (key_id and timestamp and sent):
+        raise _unauthorized(
+            _("X-Bank-Key, X-Timestamp and X-Signature are required."),
+            "signature_missing",
+        )
+    if not _TIMESTAMP_RE.fullmatch(timestamp):
+        raise _unauthorized(_("X-Timestamp must be Unix seconds."), "timestamp_invalid")
+    # Real clock on purpose: the business date may be moved in tests.
+    now = time.time()
+    if abs(now - int(timestamp)) > CLOCK_WINDOW_SECONDS:
+        raise _unauthorized(
+            _("X-Timestamp is more than %(seconds)s seconds from server time.")
+            % {"seconds": CLOCK_WINDOW_SECONDS},
+            "timestamp_out_of_window",
+        )
+    cached = bank_credentials_cached(key_id)
+    fresh = None
+    if cached is None:
+        fresh = bank_credentials_load(key_id) if len(key_id) <= 64 else None
+        if fresh is None:
+            raise _unauthorized(_("Unknown or disabled bank key."), "unknown_bank_key")
+    try:
+        raw_body = request.body
+    except RequestDataTooBig:
+        raise DomainError(
+            _("The request body is too large."), "body_too_large", status=400
+        ) from None
+    digest = body_sha256(raw_body)
+    paths = signed_path_candidates(request)
+    method = request.method or ""
+
+    def signed_with(secret: str) -> bool:
+        return _SIGNATURE_RE.fullmatch(sent) is not None and any(
+            hmac.compare_digest(
+                signature_for_hash(secret, method, path, timestamp, digest),
+                sent.lower(),
+            )
+            for path in paths
+        )
+
+    count: int | None = None
+    window = int(now // 60)
+    if cached is not None:
+        if signed_with(cached.secret):
+            # One Redis round trip: count the request, read the generation.
+            count, generation = throttle_hit(cached.partner.pk, window)
+            if generation == cached.generation:
+                request.bank_throttle = (count, now)
+                return cached.partner, BankAuth(key_id=key_id, body_sha256=digest)
+        # The partner changed since it was cached (disabled, rotated, edited).
+        fresh = bank_credentials_load(key_id)
+        if fresh is None:
+            raise _unauthorized(_("Unknown or disabled bank key."), "unknown_bank_key")
+    assert fresh is not None
+    if not signed_with(fresh.secret):
+        raise _unauthorized(_("The signature does not match."), "signature_invalid")
+    if count is None:
+        count, _generation = throttle_hit(fresh.partner.pk, window)
+    request.bank_throttle = (count, now)
+    return fresh.partner, BankAuth(key_id=key_id, body_sha256=digest)
+
+
 class BankSignatureAuthentication(BaseAuthentication):
     def authenticate(self, request: Request) -> tuple[BankPartner, BankAuth]:
-        meta = request._request.META
-        key_id = meta.get("HTTP_X_BANK_KEY", "")
-        timestamp = meta.get("HTTP_X_TIMESTAMP", "")
-        sent = meta.get("HTTP_X_SIGNATURE", "")
-        if not (key_id and timestamp and sent):
-            raise _unauthorized(
-                _("X-Bank-Key, X-Timestamp and X-Signature are required."),
-                "signature_missing",
-            )
-        if not _TIMESTAMP_RE.fullmatch(timestamp):
-            raise _unauthorized(
-                _("X-Timestamp must be Unix seconds."), "timestamp_invalid"
-            )
-        # Real clock on purpose: the business date may be moved in tests.
-        now = time.time()
-        if abs(now - int(timestamp)) > CLOCK_WINDOW_SECONDS:
-            raise _unauthorized(
-                _("X-Timestamp is more than %(seconds)s seconds from server time.")
-                % {"seconds": CLOCK_WINDOW_SECONDS},
-                "timestamp_out_of_window",
-            )
-        cached = bank_credentials_cached(key_id)
-        fresh = None
-        if cached is None:
-            fresh = bank_credentials_load(key_id) if len(key_id) <= 64 else None
-            if fresh is None:
-                raise _unauthorized(
-                    _("Unknown or disabled bank key."), "unknown_bank_key"
-                )
-        try:
-            raw_body = request._request.body
-        except RequestDataTooBig:
-            raise DomainError(
-                _("The request body is too large."), "body_too_large", status=400
-            ) from None
-        digest = body_sha256(raw_body)
-        paths = signed_path_candidates(request._request)
-        method = request.method or ""
-
-        def signed_with(secret: str) -> bool:
-            return _SIGNATURE_RE.fullmatch(sent) is not None and any(
-                hmac.compare_digest(
-                    signature_for_hash(secret, method, path, timestamp, digest),
-                    sent.lower(),
-                )
-                for path in paths
-            )
-
-        count: int | None = None
-        window = int(now // 60)
-        if cached is not None:
-            if signed_with(cached.secret):
-                # One Redis round trip: count the request, read the generation.
-                count, generation = throttle_hit(cached.partner.pk, window)
-                if generation == cached.generation:
-                    request._request.bank_throttle = (count, now)
-                    return cached.partner, BankAuth(key_id=key_id, body_sha256=digest)
-            # The partner changed since it was cached (disabled, rotated, edited).
-            fresh = bank_credentials_load(key_id)
-            if fresh is None:
-                raise _unauthorized(
-                    _("Unknown or disabled bank key."), "unknown_bank_key"
-                )
-        assert fresh is not None
-        if not signed_with(fresh.secret):
-            raise _unauthorized(_("The signature does not match."), "signature_invalid")
-        if count is None:
-            count, _generation = throttle_hit(fresh.partner.pk, window)
-        request._request.bank_throttle = (count, now)
-        return fresh.partner, BankAuth(key_id=key_id, body_sha256=digest)
+        return authenticate_bank(request._request)
 
     def authenticate_header(self, request: Request) -> str:
         return 'HMAC-SHA256 realm="api"'

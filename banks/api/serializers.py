@@ -17,6 +17,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts.models import Depositor, FundAccount
+from core.clock import month_from_index, month_index
 from core.money import quantize_money
 from deposits.models import Cadence
 
@@ -228,6 +229,32 @@ class DepositOutputSerializer(serializers.Serializer):
         choices=FundAccount.Status.choices,
         help_text=_("The account's status after the deposit"),
     )
+
+
+def deposit_output(
+    *,
+    deposit_id: int,
+    account_no: str,
+    amount: Decimal,
+    first_month: dt.date,
+    last_month: dt.date,
+    balance: Decimal,
+    status: str,
+) -> dict[str, Any]:
+    """``DepositOutputSerializer``'s data, built directly: both deposit paths
+    (the DRF view and banks.api.fast) answer through this one function."""
+    first = month_index(first_month)
+    return {
+        "deposit_id": deposit_id,
+        "account_no": account_no,
+        "amount": f"{quantize_money(amount):.2f}",
+        "months_covered": [
+            month_from_index(i).strftime("%Y-%m")
+            for i in range(first, month_index(last_month) + 1)
+        ],
+        "balance": f"{quantize_money(balance):.2f}",
+        "status": status,
+    }
 
 
 # --- statements, industries -----------------------------------------------------

@@ -2,7 +2,6 @@
 or selector, serialize. Errors leave through config.exception_handler."""
 
 import logging
-import re
 import time
 from collections.abc import Callable
 from typing import Any
@@ -23,6 +22,7 @@ from banks.api.authentication import (
     BankSignatureAuthentication,
     IsBankPartner,
 )
+from banks.api.fast import IDEMPOTENCY_KEY_RE, deposit_fast
 from banks.api.serializers import (
     AccountOpenInputSerializer,
     AccountOpenOutputSerializer,
@@ -32,16 +32,16 @@ from banks.api.serializers import (
     DepositOutputSerializer,
     IndustryListSerializer,
     StatementOutputSerializer,
+    deposit_output,
     parse_strict_date,
 )
 from banks.models import IdempotencyKey
 from config.exception_handler import error_body
-from core.clock import business_date, month_from_index, month_index
+from core.clock import business_date
 from core.exceptions import DomainError, NotFoundError, PermissionDeniedError
 
 logger = logging.getLogger(__name__)
 
-_IDEMPOTENCY_KEY_RE = re.compile(r"[A-Za-z0-9_-]{1,64}")
 REPLAY_HEADER = "Idempotent-Replayed"
 # A racing duplicate waits this long for the first request's response.
 IDEMPOTENCY_WAIT_SECONDS = 15.0
@@ -127,7 +127,7 @@ def _idempotency_key(request: Request) -> str:
             _("The Idempotency-Key header is required on every POST."),
             "idempotency_key_missing",
         )
-    if not _IDEMPOTENCY_KEY_RE.fullmatch(key):
+    if not IDEMPOTENCY_KEY_RE.fullmatch(key):
         raise DomainError(
             _("The Idempotency-Key must be 1-64 characters of A-Z, a-z, 0-9, _ or -."),
             "idempotency_key_invalid",
@@ -365,6 +365,13 @@ class CreditProfileView(BankAPIView):
 
 
 class DepositCreateView(BankAPIView):
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
+        if request.method == "POST":
+            response = deposit_fast(request)  # the ordinary case, one transaction
+            if response is not None:
+                return response
+        return super().dispatch(request, *args, **kwargs)
+
     @extend_schema(
         operation_id="deposits_create",
         summary="Post a deposit the bank has collected",
@@ -421,21 +428,16 @@ class DepositCreateView(BankAPIView):
             channel=FundAccount.Channel.BANK_APP,
         )
         # deposit_post refreshes ``account`` (balance, status) under its lock.
-        first = month_index(deposit.first_month)
-        out = DepositOutputSerializer(
-            {
-                "deposit_id": deposit.pk,
-                "account_no": account.account_no,
-                "amount": deposit.amount,
-                "months_covered": [
-                    month_from_index(i)
-                    for i in range(first, month_index(deposit.last_month) + 1)
-                ],
-                "balance": account.balance,
-                "status": account.status,
-            }
+        body = deposit_output(
+            deposit_id=deposit.pk,
+            account_no=account.account_no,
+            amount=deposit.amount,
+            first_month=deposit.first_month,
+            last_month=deposit.last_month,
+            balance=account.balance,
+            status=account.status,
         )
-        return Response(out.data, status=201)
+        return Response(body, status=201)
 
 
 # --- statements, industries, not-yet-available ----------------------------------
