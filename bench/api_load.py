@@ -86,7 +86,9 @@ class Stats:
             "requests": len(self.results),
             "rps": len(self.results) / seconds if seconds else 0.0,
             "p50_ms": percentile(lat, 50),
+            "p90_ms": percentile(lat, 90),
             "p99_ms": percentile(lat, 99),
+            "max_ms": max(lat) if lat else float("nan"),
             "statuses": statuses,
         }
 
@@ -161,7 +163,8 @@ async def paced(
 def _fmt(name: str, s: dict[str, Any]) -> str:
     return (
         f"{name:<28} {s['requests']:>7} req  {s['rps']:>8.1f} req/s  "
-        f"p50 {s['p50_ms']:>7.1f} ms  p99 {s['p99_ms']:>7.1f} ms  {s['statuses']}"
+        f"p50 {s['p50_ms']:>6.1f}  p90 {s['p90_ms']:>6.1f}  p99 {s['p99_ms']:>6.1f}  "
+        f"max {s['max_ms']:>6.1f} ms  {s['statuses']}"
     )
 
 
