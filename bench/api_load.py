@@ -218,18 +218,37 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=8)
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument(
+        "--background",
+        type=int,
+        default=0,
+        help="with --reseed: first seed_demo this many other depositors "
+        "(12 months of deposits each)",
+    )
+    parser.add_argument(
         "--reseed",
         action="store_true",
         help="seed <db>_apibench_seed again (otherwise reused when present)",
     )
     args = parser.parse_args()
     db = os.environ["DATABASE_URL"].rsplit("/", 1)[1] + "_apibench"
+    if args.background:
+        db += f"_bg{args.background}"
 
     template = f"{db}_seed"
     seed_file = ROOT / "bench" / "out" / f"{template}.json"
     if args.reseed or not seed_file.exists():
         print(f"database {template}: fresh, migrating, seeding", flush=True)
         _fresh_db(template)
+        if args.background:
+            # Realistic table sizes: other people's accounts and 12 months of
+            # their deposits, so every index the deposit path touches is big.
+            subprocess.run(
+                [PY, "manage.py", "seed_demo", "--accounts", str(args.background)]
+                + ["--months", "12", "--seed", "5"],
+                cwd=ROOT,
+                env=_env(template),
+                check=True,
+            )
         seed_file.parent.mkdir(parents=True, exist_ok=True)
         subprocess.run(
             [PY, "bench/_api_seed.py", str(args.accounts), str(seed_file)],

@@ -90,7 +90,9 @@ def _validated(payload: Any) -> dict[str, Any] | None:
             return None
         try:
             data[name] = field.run_validation(payload[name])
-        except (ValidationError, ValueError, TypeError):
+        except ValidationError:
+            return None
+        except Exception:  # noqa: BLE001 - whatever it is, the view answers it
             return None
     return data
 
