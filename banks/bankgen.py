@@ -47,8 +47,8 @@ def bank_generation() -> str | None:
     try:
         client.set(key, secrets.token_hex(8), nx=True)
         return _text(client.get(key))
-    except Exception:  # noqa: BLE001 - no cache: every request reads the database
-        logger.warning("bank generation unavailable", exc_info=True)
+    except Exception as exc:  # noqa: BLE001 - no cache: every request reads the db
+        logger.warning("bank generation unavailable: %s", exc)
         return None
 
 
@@ -89,7 +89,7 @@ def throttle_hit(bank_id: int, window: int) -> tuple[int | None, str | None]:
         pipe.expire(full, THROTTLE_TTL_SECONDS, nx=True)
         pipe.get(cache.make_key(GENERATION_KEY))
         count, _expire, generation = pipe.execute()
-    except Exception:  # noqa: BLE001 - throttling must never fail a request
-        logger.warning("throttle counter unavailable", exc_info=True)
+    except Exception as exc:  # noqa: BLE001 - throttling must never fail a request
+        logger.warning("throttle counter unavailable: %s", exc)
         return None, None
     return int(count), _text(generation)

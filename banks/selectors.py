@@ -91,7 +91,9 @@ def bank_credentials_load(key_id: str) -> BankCredentials | None:
             _credentials.pop(key_id, None)
             return None
         entry = BankCredentials(partner, bank_secret(partner), generation or "")
-        if generation:
+        if not generation:
+            _credentials.pop(key_id, None)  # cannot be validated: not kept
+        else:
             if len(_credentials) >= _CREDENTIALS_MAX:
                 _credentials.clear()
             _credentials[key_id] = entry

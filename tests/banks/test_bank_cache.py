@@ -64,3 +64,28 @@ def test_a_change_through_the_model_is_seen_without_any_help(api: Any, bank: Any
     assert error_code(api.industries()) == "unknown_bank_key"
     bank_partner_set_active(partner=bank, is_active=True)
     assert api.industries().status_code == 200
+
+
+def test_without_redis_nothing_is_cached_and_requests_still_pass(
+    api: Any, bank: Any, settings: Any, open_via_api: Any
+):
+    from deposits.models import Deposit
+    from tests.banks.conftest import deposit_fields
+
+    no = open_via_api(api)
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://127.0.0.1:1/0",  # nothing listens there
+        }
+    }
+    assert api.industries().status_code == 200
+    assert bank_credentials_cached(bank.key_id) is None
+    posted = api.post_deposit(
+        idempotency_key="no-redis", **deposit_fields(no, bank_txn_id="NR-1")
+    )
+    assert posted.status_code == 201, posted.text
+    assert Deposit.objects.filter(bank_txn_id="NR-1").count() == 1
+    # Uncached, a change made elsewhere is seen by the very next request.
+    _raw_update(bank, is_active=False)
+    assert error_code(api.industries()) == "unknown_bank_key"
