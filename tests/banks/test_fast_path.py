@@ -9,6 +9,8 @@ from typing import Any
 
 import pytest
 from django.core.cache import cache
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import banks.api.views as views
 from accounts.models import FundAccount, LedgerEntry
@@ -188,3 +190,129 @@ def test_a_sealed_account_takes_the_view_path(
     assert response.json()["status"] == "open"
     assert IdempotencyKey.objects.get(key="fp-s").state == "done"
     assert ledger_problems() == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_racing_deposits_with_one_bank_txn_id_post_once(
+    live_server: Any, business_day: Any
+) -> None:
+    """Two accounts, two keys, one bank transaction id, at the same instant:
+    the unique index decides inside the fast path's transaction; the loser
+    rolls back, falls back to the view and answers duplicate_bank_txn."""
+    import threading
+
+    from django.db import connection
+
+    from accounts.services import bank_partner_create
+    from tests.banks.conftest import TODAY, account_fields
+
+    business_day(TODAY)
+    partner, secret = bank_partner_create(code="RACE2", name="竞争银行二")
+    clients = [
+        FundBankClient(live_server.url, key_id=partner.key_id, secret=secret)
+        for _ in range(2)
+    ]
+    numbers = []
+    for n in (81, 82):
+        opened = clients[0].open_account(**account_fields(n))
+        assert opened.status_code == 201, opened.text
+        numbers.append(opened.json()["account_no"])
+    for c in clients:
+        assert c.industries().status_code == 200
+    barrier = threading.Barrier(2)
+    results: list[Any] = [None, None]
+
+    def worker(i: int) -> None:
+        barrier.wait()
+        try:
+            results[i] = clients[i].post_deposit(
+                idempotency_key=f"race2-{i}",
+                **deposit_fields(numbers[i], bank_txn_id="RACE2-TXN"),
+            )
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    statuses = sorted(r.status_code for r in results)
+    assert statuses == [201, 409], [r.text for r in results]
+    loser = next(r for r in results if r.status_code == 409)
+    assert error_code(loser) == "duplicate_bank_txn"
+    assert Deposit.objects.filter(bank_txn_id="RACE2-TXN").count() == 1
+    assert ledger_problems() == []
+    for c in clients:
+        c.close()
+
+
+_BASE = {
+    "account_no": "3706000000017",
+    "amount": "800.00",
+    "first_month": "2026-01",
+    "months": 1,
+    "bank_txn_id": "TX-1",
+    "paid_at": "2026-01-15T10:00:00+08:00",
+}
+_ODD_VALUES = [
+    "",
+    "37060000000170000",
+    3706,
+    None,
+    "800",
+    "0.00",
+    "-1.00",
+    800,
+    "1e3",
+    "2026-13",
+    "2026-1",
+    "202601",
+    0,
+    13,
+    "1",
+    True,
+    1.0,
+    12,
+    "a" * 65,
+    "含中文",
+    "2026-01-15T10:00:00",
+    "x",
+    [],
+    {},
+    "2026-02",
+    "1600.00",
+]
+_MISSING = object()
+
+
+@given(
+    st.dictionaries(
+        st.sampled_from(sorted(_BASE)),
+        st.one_of(st.sampled_from(_ODD_VALUES), st.text(max_size=8), st.just(_MISSING)),
+        max_size=3,
+    ),
+    st.booleans(),
+)
+@settings(max_examples=300, deadline=None)
+def test_the_fast_validator_agrees_with_the_serializer(
+    changes: dict, extra_field: bool
+) -> None:
+    """Valid payloads with up to three fields changed, removed or mistyped."""
+    from banks.api.fast import _validated
+    from banks.api.serializers import DepositInputSerializer
+
+    payload = dict(_BASE)
+    for name, value in changes.items():
+        if value is _MISSING:
+            payload.pop(name)
+        else:
+            payload[name] = value
+    if extra_field:
+        payload["note"] = "ignored by both"
+    serializer = DepositInputSerializer(data=payload)
+    fast = _validated(payload)
+    if serializer.is_valid():
+        assert fast == dict(serializer.validated_data)
+    else:
+        assert fast is None
