@@ -101,6 +101,14 @@ def deposit_fast(request: HttpRequest) -> HttpResponse | None:
     """The response, or ``None`` when this is not the ordinary case."""
     if connection.vendor != "postgresql":
         return None
+    try:
+        return _deposit_fast(request)
+    except Exception:  # noqa: BLE001 - nothing was written; the view answers it
+        logger.exception("deposit fast path failed; answered by the DRF view")
+        return None
+
+
+def _deposit_fast(request: HttpRequest) -> HttpResponse | None:
     started = time.perf_counter()
     try:
         bank, auth = authenticate_bank(request)
@@ -114,7 +122,7 @@ def deposit_fast(request: HttpRequest) -> HttpResponse | None:
         return None
     try:
         data = _validated(json.loads(request.body))
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
     if data is None:
         return None
@@ -169,9 +177,6 @@ def deposit_fast(request: HttpRequest) -> HttpResponse | None:
             if posting is None:
                 raise _NotOrdinary
     except (_NotOrdinary, DomainError, DatabaseError):
-        return None
-    except Exception:  # noqa: BLE001 - rolled back; the DRF view is the reference
-        logger.exception("deposit fast path failed; answered by the DRF view")
         return None
     # As DRF's JSONRenderer writes it (UNICODE_JSON, COMPACT_JSON).
     content = json.dumps(answer, ensure_ascii=False, separators=(",", ":")).encode()

@@ -316,3 +316,15 @@ def test_the_fast_validator_agrees_with_the_serializer(
         assert fast == dict(serializer.validated_data)
     else:
         assert fast is None
+
+
+@pytest.mark.parametrize("path", ["/api/v1/deposits/", "/api/v1/accounts/"])
+def test_a_body_too_deep_for_the_parser_is_a_400(
+    api: FundBankClient, path: str
+) -> None:
+    # json raises RecursionError here, which DRF's parser did not catch (500).
+    deep = b"[" * 100_000 + b"]" * 100_000
+    response = api.request("POST", path, raw_body=deep, idempotency_key="deep")
+    assert response.status_code == 400
+    assert error_code(response) == "bad_request"
+    assert Deposit.objects.count() == 0
