@@ -19,6 +19,7 @@ from accounts.models import (
     Industry,
     LedgerTransaction,
 )
+from banks.bankgen import bank_generation
 from banks.models import Consent, IdempotencyKey
 from core.clock import business_date
 from core.crypto import decrypt_text
@@ -82,8 +83,6 @@ def bank_credentials_cached(key_id: str) -> BankCredentials | None:
 
 def bank_credentials_load(key_id: str) -> BankCredentials | None:
     """Fresh from the database; cached when the generation is known."""
-    from banks.bankgen import bank_generation
-
     generation = bank_generation()  # before the read: see the note above
     partner = bank_partner_for_key(key_id)
     with _credentials_lock:

@@ -164,16 +164,16 @@ def api_request_log_create(
     ``completes`` stores that idempotency key's response in the same
     statement (``idempotency_complete``; one round trip for both rows).
     """
-    log = ApiRequestLog(
+    log = request_log_row(
         bank=bank,
-        method=_text(method)[:8],
-        path=mask_id_numbers(_text(path))[:300],
+        method=method,
+        path=path,
         status=status,
-        latency_ms=max(0, latency_ms),
-        idempotency_key=_text(idempotency_key)[:64],
-        error_code=_text(error_code)[:40],
+        latency_ms=latency_ms,
+        idempotency_key=idempotency_key,
+        error_code=error_code,
         replayed=replayed,
-        body_excerpt=mask_id_numbers(_text(body_excerpt))[:300],
+        body_excerpt=body_excerpt,
     )
     if connection.vendor != "postgresql":
         if completes is not None:
@@ -185,51 +185,137 @@ def api_request_log_create(
         with relaxed_commit():
             log.save(force_insert=True)
         return log
-    values = [
-        log.bank_id,
-        log.method,
-        log.path,
-        log.status,
-        log.latency_ms,
-        log.idempotency_key,
-        log.error_code,
-        log.replayed,
-        log.body_excerpt,
-        log.created_at,
-    ]
+    params = request_log_params(log)
     done = ""
     if completes is not None:
         # Same relaxed-commit reasoning as idempotency_complete.
-        done = """
-            WITH done AS (
-                UPDATE banks_idempotencykey
-                   SET state = 'done', response_status = %s,
-                       response_body = %s, completed_at = %s
-                 WHERE id = %s AND state = 'in_progress'
-            )"""
-        values = [
-            completes.status,
-            response_text(completes.body),
-            timezone.now(),
-            completes.record_id,
-            *values,
-        ]
+        done = f"WITH {IDEMPOTENCY_DONE_CTE}"
+        params.update(
+            idempotency_done_params(
+                record_id=completes.record_id,
+                status=completes.status,
+                body=completes.body,
+            )
+        )
     with connection.cursor() as cur:
         cur.execute(
             f"""{done}
-            INSERT INTO banks_apirequestlog
-                (bank_id, method, path, status, latency_ms, idempotency_key,
-                 error_code, replayed, body_excerpt, created_at)
-            SELECT %s, %s, %s, %s, %s, %s, %s, %s, %s, %s
+            {_REQUEST_LOG_INSERT}
+            SELECT {_REQUEST_LOG_VALUES}
               FROM {relaxed_commit_from()}
             RETURNING id
             """,
-            values,
+            params,
         )
         (log.pk,) = cur.fetchone()
     log._state.adding = False
     log._state.db = connection.alias
     return log
+
+
+# --- the same rows as parts of another statement ------------------------------
+#
+# The deposit fast path (banks.api.fast) writes the idempotency key, its stored
+# response and the request log inside the deposit's own two statements; these
+# parts and their parameters are the ones the functions above use.
+
+IDEMPOTENCY_CLAIM_CTE = """
+claim AS (
+    INSERT INTO banks_idempotencykey
+        (bank_id, key, method, path, body_sha256, state, response_body,
+         created_at)
+    VALUES (%(idem_bank)s, %(idem_key)s, %(idem_method)s, %(idem_path)s,
+            %(idem_body_sha256)s, 'in_progress', '', %(idem_claimed_at)s)
+    ON CONFLICT (bank_id, key) DO NOTHING
+    RETURNING id
+),
+"""
+
+IDEMPOTENCY_DONE_CTE = """
+done AS (
+    UPDATE banks_idempotencykey
+       SET state = 'done', response_status = %(idem_status)s,
+           response_body = %(idem_body)s, completed_at = %(idem_done_at)s
+     WHERE id = %(idem_id)s AND state = 'in_progress'
+)
+"""
+
+_REQUEST_LOG_INSERT = """
+INSERT INTO banks_apirequestlog
+    (bank_id, method, path, status, latency_ms, idempotency_key, error_code,
+     replayed, body_excerpt, created_at)
+"""
+_REQUEST_LOG_VALUES = """
+%(log_bank)s, %(log_method)s, %(log_path)s, %(log_status)s, %(log_latency)s,
+%(log_key)s, %(log_error)s, %(log_replayed)s, %(log_excerpt)s, %(log_at)s
+"""
+REQUEST_LOG_CTE = f"logged AS ({_REQUEST_LOG_INSERT} VALUES ({_REQUEST_LOG_VALUES})),\n"
+
+
+def idempotency_claim_params(
+    *, bank: BankPartner, key: str, method: str, path: str, body_sha256: str
+) -> dict[str, Any]:
+    return {
+        "idem_bank": bank.pk,
+        "idem_key": key,
+        "idem_method": method,
+        "idem_path": path[:300],
+        "idem_body_sha256": body_sha256,
+        "idem_claimed_at": timezone.now(),
+    }
+
+
+def idempotency_done_params(
+    *, record_id: int, status: int, body: Any
+) -> dict[str, Any]:
+    return {
+        "idem_id": record_id,
+        "idem_status": status,
+        "idem_body": response_text(body),
+        "idem_done_at": timezone.now(),
+    }
+
+
+def request_log_params(log: ApiRequestLog) -> dict[str, Any]:
+    """A ``request_log_row`` as the parameters of ``REQUEST_LOG_CTE``."""
+    return {
+        "log_bank": log.bank_id,
+        "log_method": log.method,
+        "log_path": log.path,
+        "log_status": log.status,
+        "log_latency": log.latency_ms,
+        "log_key": log.idempotency_key,
+        "log_error": log.error_code,
+        "log_replayed": log.replayed,
+        "log_excerpt": log.body_excerpt,
+        "log_at": log.created_at,
+    }
+
+
+def request_log_row(
+    *,
+    bank: BankPartner | None,
+    method: str,
+    path: str,
+    status: int,
+    latency_ms: int,
+    idempotency_key: str = "",
+    error_code: str = "",
+    replayed: bool = False,
+    body_excerpt: str = "",
+) -> ApiRequestLog:
+    """The unsaved log row: text cut to its columns, ID numbers masked."""
+    return ApiRequestLog(
+        bank=bank,
+        method=_text(method)[:8],
+        path=mask_id_numbers(_text(path))[:300],
+        status=status,
+        latency_ms=max(0, latency_ms),
+        idempotency_key=_text(idempotency_key)[:64],
+        error_code=_text(error_code)[:40],
+        replayed=replayed,
+        body_excerpt=mask_id_numbers(_text(body_excerpt))[:300],
+    )
 
 
 def _text(value: str) -> str:

@@ -472,6 +472,73 @@ def _deposit_plan(
     return _DepositPlan(versions, version, expected_first, last_month, kind)
 
 
+@dataclass(frozen=True)
+class _DepositInput:
+    amount: Decimal
+    first_month: dt.date
+    months: int
+    paid_at: dt.datetime
+    value_date: dt.date
+    channel: str
+    bank_txn_id: str
+
+
+def _deposit_input(
+    *,
+    amount: Decimal,
+    first_month: dt.date,
+    months: int,
+    paid_at: dt.datetime,
+    bank: BankPartner | None,
+    bank_txn_id: str,
+    channel: str,
+) -> _DepositInput:
+    """The checks that need no account, in the order the contract answers."""
+    max_months = policy_value("deposit_max_months")
+    if isinstance(months, bool) or not isinstance(months, int):
+        months = -1
+    if not 1 <= months <= max_months:
+        raise field_error(
+            "months",
+            _("A deposit covers 1 to %(max)s whole months.") % {"max": max_months},
+            "invalid_months",
+        )
+    amount = _deposit_amount(amount)
+    if not isinstance(first_month, dt.date) or first_month.day != 1:
+        raise field_error(
+            "first_month",
+            _("The first month must be a month (YYYY-MM)."),
+            "invalid_month",
+        )
+    if not isinstance(paid_at, dt.datetime):
+        raise field_error("paid_at", _("The payment time is required."), "required")
+    if timezone.is_naive(paid_at):
+        paid_at = timezone.make_aware(paid_at)
+    if paid_at > business_now():
+        raise field_error(
+            "paid_at",
+            _("The payment time is later than the business date."),
+            "paid_at_in_future",
+        )
+    value_date = timezone.localtime(paid_at).date()
+    channel = _channel(channel)
+    bank_txn_id = (bank_txn_id or "").strip()
+    if bank is not None and not bank_txn_id:
+        raise field_error(
+            "bank_txn_id", _("The bank transaction id is required."), "required"
+        )
+    if len(bank_txn_id) > 64:
+        raise field_error(
+            "bank_txn_id",
+            _("The bank transaction id has at most 64 characters."),
+            "invalid",
+        )
+
+    return _DepositInput(
+        amount, first_month, months, paid_at, value_date, channel, bank_txn_id
+    )
+
+
 # --- the PostgreSQL posting path ----------------------------------------------
 #
 # Same checks and the same rows as the ORM path below, in two statements: one
@@ -613,22 +680,19 @@ def _pg_sql(
 
 
 def _deposit_post_pg(
+    given: _DepositInput,
     *,
     account_id: int | None = None,
     account_no: str = "",
-    amount: Decimal,
-    first_month: dt.date,
-    months: int,
-    paid_at: dt.datetime,
-    value_date: dt.date,
     bank: BankPartner | None,
-    bank_txn_id: str,
-    channel: str,
     actor: Any,
     extras: PgPostingExtras | None = None,
 ) -> PgPosting | None:
     """``None``: not an ordinary posting (see above) or, by number, no such
     account; the caller takes the ORM path under the same transaction."""
+    amount, first_month, months = given.amount, given.first_month, given.months
+    paid_at, value_date, channel = given.paid_at, given.value_date, given.channel
+    bank_txn_id = given.bank_txn_id
     params: dict[str, Any] = {
         "fa": account_id,
         "account_no": account_no,
@@ -794,73 +858,6 @@ def _deposit_conflict(exc: IntegrityError, first_month: dt.date) -> ConflictErro
     )
 
 
-@dataclass(frozen=True)
-class _DepositInput:
-    amount: Decimal
-    first_month: dt.date
-    months: int
-    paid_at: dt.datetime
-    value_date: dt.date
-    channel: str
-    bank_txn_id: str
-
-
-def _deposit_input(
-    *,
-    amount: Decimal,
-    first_month: dt.date,
-    months: int,
-    paid_at: dt.datetime,
-    bank: BankPartner | None,
-    bank_txn_id: str,
-    channel: str,
-) -> _DepositInput:
-    """The checks that need no account, in the order the contract answers."""
-    max_months = policy_value("deposit_max_months")
-    if isinstance(months, bool) or not isinstance(months, int):
-        months = -1
-    if not 1 <= months <= max_months:
-        raise field_error(
-            "months",
-            _("A deposit covers 1 to %(max)s whole months.") % {"max": max_months},
-            "invalid_months",
-        )
-    amount = _deposit_amount(amount)
-    if not isinstance(first_month, dt.date) or first_month.day != 1:
-        raise field_error(
-            "first_month",
-            _("The first month must be a month (YYYY-MM)."),
-            "invalid_month",
-        )
-    if not isinstance(paid_at, dt.datetime):
-        raise field_error("paid_at", _("The payment time is required."), "required")
-    if timezone.is_naive(paid_at):
-        paid_at = timezone.make_aware(paid_at)
-    if paid_at > business_now():
-        raise field_error(
-            "paid_at",
-            _("The payment time is later than the business date."),
-            "paid_at_in_future",
-        )
-    value_date = timezone.localtime(paid_at).date()
-    channel = _channel(channel)
-    bank_txn_id = (bank_txn_id or "").strip()
-    if bank is not None and not bank_txn_id:
-        raise field_error(
-            "bank_txn_id", _("The bank transaction id is required."), "required"
-        )
-    if len(bank_txn_id) > 64:
-        raise field_error(
-            "bank_txn_id",
-            _("The bank transaction id has at most 64 characters."),
-            "invalid",
-        )
-
-    return _DepositInput(
-        amount, first_month, months, paid_at, value_date, channel, bank_txn_id
-    )
-
-
 @transaction.atomic(durable=True)
 def deposit_post(
     *,
@@ -893,18 +890,7 @@ def deposit_post(
     bank_txn_id = given.bank_txn_id
 
     if connection.vendor == "postgresql":
-        posted = _deposit_post_pg(
-            account_id=account.pk,
-            amount=amount,
-            first_month=first_month,
-            months=months,
-            paid_at=paid_at,
-            value_date=value_date,
-            bank=bank,
-            bank_txn_id=bank_txn_id,
-            channel=channel,
-            actor=actor,
-        )
+        posted = _deposit_post_pg(given, account_id=account.pk, bank=bank, actor=actor)
         if posted is not None:
             for name in (
                 "status",
@@ -1453,15 +1439,5 @@ def deposit_post_composed(
         channel=channel,
     )
     return _deposit_post_pg(
-        account_no=account_no,
-        amount=given.amount,
-        first_month=given.first_month,
-        months=given.months,
-        paid_at=given.paid_at,
-        value_date=given.value_date,
-        bank=bank,
-        bank_txn_id=given.bank_txn_id,
-        channel=given.channel,
-        actor=None,
-        extras=extras,
+        given, account_no=account_no, bank=bank, actor=None, extras=extras
     )

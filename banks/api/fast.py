@@ -28,42 +28,14 @@ from typing import Any
 
 from django.db import DatabaseError, connection, transaction
 from django.http import HttpRequest, HttpResponse
-from django.utils import timezone
 from rest_framework.exceptions import ValidationError
 
 from accounts.models import FundAccount
+from banks import services
 from banks.api.authentication import authenticate_bank
 from banks.api.serializers import DepositInputSerializer, deposit_output
-from banks.services import response_text
 from core.exceptions import DomainError
-from core.logging import mask_id_numbers
 from deposits.services import PgPosting, PgPostingExtras, deposit_post_composed
-
-_CLAIM = """
-claim AS (
-    INSERT INTO banks_idempotencykey
-        (bank_id, key, method, path, body_sha256, state, response_body,
-         created_at)
-    VALUES (%(bank)s, %(idem_key)s, 'POST', %(idem_path)s, %(body_sha256)s,
-            'in_progress', '', %(claimed_at)s)
-    ON CONFLICT (bank_id, key) DO NOTHING
-    RETURNING id
-),
-"""
-_STORE = """
-done AS (
-    UPDATE banks_idempotencykey
-       SET state = 'done', response_status = 201,
-           response_body = %(idem_body)s, completed_at = %(now)s
-     WHERE id = %(idem_id)s
-), logged AS (
-    INSERT INTO banks_apirequestlog
-        (bank_id, method, path, status, latency_ms, idempotency_key,
-         error_code, replayed, body_excerpt, created_at)
-    VALUES (%(bank)s, 'POST', %(log_path)s, 201, %(latency_ms)s, %(idem_key)s,
-            '', false, '', %(now)s)
-),
-"""
 
 logger = logging.getLogger(__name__)
 
@@ -130,6 +102,8 @@ def _deposit_fast(request: HttpRequest) -> HttpResponse | None:
     answer: dict[str, Any] = {}
 
     def store(posting: PgPosting) -> dict[str, Any]:
+        if posting.extra[0] is None:
+            raise _NotOrdinary  # the key is taken: a replay, or a reuse
         body = deposit_output(
             deposit_id=posting.deposit.pk,
             account_no=data["account_no"],
@@ -139,26 +113,33 @@ def _deposit_fast(request: HttpRequest) -> HttpResponse | None:
             balance=posting.account.balance,
             status=posting.account.status,
         )
-        if posting.extra[0] is None:
-            raise _NotOrdinary  # the key is taken: a replay, or a reuse
         answer.update(body)
+        log = services.request_log_row(
+            bank=bank,
+            method="POST",
+            path=path,
+            status=201,
+            latency_ms=int((time.perf_counter() - started) * 1000),
+            idempotency_key=key,
+        )
         return {
-            "idem_id": posting.extra[0],
-            "idem_body": response_text(body),
-            "latency_ms": int((time.perf_counter() - started) * 1000),
+            **services.idempotency_done_params(
+                record_id=posting.extra[0], status=201, body=body
+            ),
+            **services.request_log_params(log),
         }
 
     extras = PgPostingExtras(
-        lock_ctes=_CLAIM,
+        lock_ctes=services.IDEMPOTENCY_CLAIM_CTE,
         lock_columns=", (SELECT id FROM claim)",
-        write_ctes=_STORE,
-        params={
-            "idem_key": key,
-            "idem_path": path[:300],
-            "body_sha256": auth.body_sha256,
-            "claimed_at": timezone.now(),
-            "log_path": mask_id_numbers(path.replace("\x00", "\ufffd"))[:300],
-        },
+        write_ctes=f"{services.IDEMPOTENCY_DONE_CTE},{services.REQUEST_LOG_CTE}",
+        params=services.idempotency_claim_params(
+            bank=bank,
+            key=key,
+            method="POST",
+            path=path,
+            body_sha256=auth.body_sha256,
+        ),
         write_params=store,
     )
     try:

@@ -55,7 +55,7 @@ def test_lean_path_writes_what_the_orm_path_writes(fe_account, pay, monkeypatch)
         if "FOR UPDATE OF fa" in q["sql"] or q["sql"].lstrip().startswith("WITH txn")
     ]
     assert len(lean_sql) == 2
-    monkeypatch.setattr(deposit_services, "_deposit_post_pg", lambda **kw: None)
+    monkeypatch.setattr(deposit_services, "_deposit_post_pg", lambda *a, **kw: None)
     orm = pay(orm_account, dt.date(2025, 3, 10), months=2)
     lean.refresh_from_db()
     assert _posting(lean) == _posting(orm)
