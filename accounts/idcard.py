@@ -6,6 +6,7 @@ then the province code, each with its own message naming the field.
 """
 
 import datetime as dt
+import re
 from dataclasses import dataclass
 
 from django.utils.translation import gettext as _
@@ -14,6 +15,7 @@ from stdnum.cn import ric
 
 from core.clock import add_months
 from core.exceptions import field_error
+from core.inputs import NotAsciiError, ascii_digits_text
 
 MALE = "M"
 FEMALE = "F"
@@ -25,6 +27,8 @@ _RETIREMENT = {
     ("F", 50): (50, 2, 60),
 }
 _REFORM_START = dt.date(2025, 1, 1)
+# ASCII only: in Python ``[0-9]`` is a literal range, ``\d`` would be any script.
+_CANONICAL_RE = re.compile(r"[0-9]{17}[0-9X]")
 # Province-level prefixes of GB/T 2260; finer codes change over time, so a
 # real person's old county code is never refused.
 _PROVINCE_CODES = frozenset(
@@ -48,15 +52,38 @@ def mask_id_number(number: str) -> str:
     return number[:6] + "*" * 8 + number[-4:]
 
 
+def canonical_id_number(raw: str) -> str | None:
+    """The stored and hashed form of a typed ID, or ``None`` when it is not one.
+
+    Full-width digits (an input method's) fold to ASCII, spaces go, a final
+    ``x`` becomes ``X``; digits of any other script make it no ID at all.
+    """
+    try:
+        text = ascii_digits_text(raw or "")
+    except NotAsciiError:
+        return None
+    number = text.replace(" ", "").upper()
+    return number if _CANONICAL_RE.fullmatch(number) else None
+
+
+def is_canonical_id_number(stored: str) -> bool:
+    """True when ``stored`` is exactly its own canonical form."""
+    return canonical_id_number(stored) == stored
+
+
 def parse_resident_id(raw: str, field: str = "id_number") -> ResidentId:
-    number = ric.compact(raw or "")
-    if len(number) != 18:
+    try:
+        text = ascii_digits_text(raw or "").replace(" ", "").upper()
+    except NotAsciiError:
+        text = None
+    if text is not None and len(text) != 18:
         raise field_error(
             field,
             _("The resident ID number must have 18 characters."),
             "invalid_id_number",
         )
-    if not number[:17].isdigit() or not (number[17].isdigit() or number[17] == "X"):
+    number = canonical_id_number(raw)
+    if number is None:
         raise field_error(
             field,
             _("The resident ID number must be 17 digits followed by a digit or X."),
