@@ -7,41 +7,61 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from simple_history.admin import SimpleHistoryAdmin
 
-from accounts.forms import AccountOpenForm, AccountTransitionForm
+from accounts.forms import AccountOpenForm, AccountTransitionForm, DepositorForm
 from accounts.models import (
     AccountStatusChange,
     BankPartner,
     CreditFlag,
     Depositor,
     FundAccount,
+    IdNumberDisclosure,
     Industry,
     LedgerAccount,
     LedgerEntry,
     LedgerTransaction,
     NationalAccountRecord,
 )
-from accounts.selectors import depositor_full_id_number
-from accounts.services import account_open, fund_account_transition
+from accounts.selectors import depositors_matching_id
+from accounts.services import (
+    account_open,
+    depositor_update,
+    fund_account_bank_change,
+    fund_account_transition,
+    id_number_disclose,
+)
+from core.admin_base import (
+    PostSearchMixin,
+    ReadOnlyAdmin,
+    ServiceOwnedHistoryAdmin,
+    form_errors,
+    one_time_token,
+    run_once,
+)
 from core.exceptions import DomainError
 
+__all__ = ["ReadOnlyAdmin", "FundAccountAdmin"]
 
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Ledger rows are append-only: the admin can only look."""
 
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
+class IdSearchMixin(PostSearchMixin):
+    """A term that is a resident ID (in any accepted form) finds its person by
+    the keyed hash; any other term searches the ordinary fields."""
 
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
+    id_hash_lookup = "id_number_hash"
 
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
+    def get_search_results(
+        self, request: HttpRequest, queryset: Any, search_term: str
+    ) -> Any:
+        hashes = depositors_matching_id(search_term)
+        if hashes is not None:
+            return queryset.filter(**{f"{self.id_hash_lookup}__in": hashes}), False
+        return super().get_search_results(  # type: ignore[misc]
+            request, queryset, search_term
+        )
 
 
 @admin.register(Industry)
-class IndustryAdmin(admin.ModelAdmin):
+class IndustryAdmin(PostSearchMixin, admin.ModelAdmin):
     list_display = ("code", "name", "group", "is_active", "sort_order")
     list_filter = ("group", "is_active")
 
@@ -67,7 +87,7 @@ class StatusChangeInline(admin.TabularInline):
 
 
 @admin.register(Depositor)
-class DepositorAdmin(SimpleHistoryAdmin):
+class DepositorAdmin(IdSearchMixin, ServiceOwnedHistoryAdmin):
     list_display = (
         "name",
         "id_number_masked",
@@ -79,6 +99,7 @@ class DepositorAdmin(SimpleHistoryAdmin):
     )
     list_filter = ("employment_form", "industry__group", "sex")
     search_fields = ("name", "phone")
+    search_help_text = gettext_lazy("Name, phone or resident ID number")
     readonly_fields = ("id_number_display", "sex", "birth_date", "created_at")
     fields = (
         "name",
@@ -93,6 +114,7 @@ class DepositorAdmin(SimpleHistoryAdmin):
         "created_at",
     )
     list_select_related = ("industry",)
+    form = DepositorForm
 
     @admin.display(description=gettext_lazy("Resident ID"))
     def id_number_display(self, obj: Depositor) -> str:
@@ -100,7 +122,10 @@ class DepositorAdmin(SimpleHistoryAdmin):
         if request is not None and request.user.has_perm(
             "accounts.view_full_id_number"
         ):
-            return depositor_full_id_number(obj)
+            # Every full view is recorded: who, which person, where.
+            return id_number_disclose(
+                depositor=obj, actor=request.user, purpose="admin:depositor"
+            )
         return obj.id_number_masked
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
@@ -111,23 +136,27 @@ class DepositorAdmin(SimpleHistoryAdmin):
         # People are registered through "open account", which validates the ID.
         return False
 
-    def get_search_results(
-        self, request: HttpRequest, queryset: Any, search_term: str
-    ) -> Any:
-        from accounts.selectors import depositor_by_id_number
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
 
-        term = search_term.strip()
-        if len(term) == 18:
-            try:
-                person = depositor_by_id_number(term)
-            except DomainError:
-                person = None
-            return queryset.filter(pk=person.pk if person else -1), False
-        return super().get_search_results(request, queryset, search_term)
+    def save_model(
+        self, request: HttpRequest, obj: Depositor, form: Any, change: bool
+    ) -> None:
+        data = form.cleaned_data
+        depositor_update(
+            depositor=obj,
+            name=data["name"],
+            phone=data["phone"],
+            employment_form=data["employment_form"],
+            industry=data["industry"],
+            district=data["district"],
+            female_original_retirement_age=data["female_original_retirement_age"],
+            actor=request.user,
+        )
 
 
 @admin.register(FundAccount)
-class FundAccountAdmin(SimpleHistoryAdmin):
+class FundAccountAdmin(IdSearchMixin, ServiceOwnedHistoryAdmin):
     list_display = (
         "account_no",
         "depositor_name",
@@ -142,6 +171,8 @@ class FundAccountAdmin(SimpleHistoryAdmin):
     )
     list_filter = ("status", "subsidy_status", "channel", "bank", "kind")
     search_fields = ("account_no", "depositor__name")
+    search_help_text = gettext_lazy("Account number, name or resident ID number")
+    id_hash_lookup = "depositor__id_number_hash"
     list_select_related = ("depositor", "bank")
     readonly_fields = (
         "account_no",
@@ -192,6 +223,13 @@ class FundAccountAdmin(SimpleHistoryAdmin):
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
+    def save_model(
+        self, request: HttpRequest, obj: FundAccount, form: Any, change: bool
+    ) -> None:
+        # The servicing bank is the only field staff edit here.
+        if "bank" in form.changed_data and obj.bank is not None:
+            fund_account_bank_change(account=obj, bank=obj.bank, actor=request.user)
+
     def get_urls(self) -> list:
         return [
             path(
@@ -209,10 +247,13 @@ class FundAccountAdmin(SimpleHistoryAdmin):
     def open_view(self, request: HttpRequest) -> HttpResponse:
         if not request.user.has_perm("accounts.add_fundaccount"):
             return HttpResponseRedirect(reverse("admin:index"))
-        form = AccountOpenForm(request.POST or None)
+        form = AccountOpenForm(
+            request.POST or None, initial={"form_token": one_time_token()}
+        )
         if request.method == "POST" and form.is_valid():
             data = form.cleaned_data
-            try:
+
+            def work() -> tuple[str, str]:
                 account = account_open(
                     id_number=data["id_number"],
                     name=data["name"],
@@ -227,56 +268,70 @@ class FundAccountAdmin(SimpleHistoryAdmin):
                     ],
                     actor=request.user,
                 )
+                return (
+                    _("Account %(no)s opened.") % {"no": account.account_no},
+                    reverse("admin:accounts_fundaccount_change", args=[account.pk]),
+                )
+
+            try:
+                done = run_once(request, token=data["form_token"], work=work)
             except DomainError as exc:
-                for field, errs in exc.fields.items():
-                    if field in form.fields:
-                        for err in errs:
-                            form.add_error(field, err)
-                if not exc.fields:
-                    form.add_error(None, exc.message)
+                form_errors(form, exc)
             else:
-                messages.success(
-                    request, _("Account %(no)s opened.") % {"no": account.account_no}
-                )
-                return HttpResponseRedirect(
-                    reverse("admin:accounts_fundaccount_change", args=[account.pk])
-                )
+                if done is not None:
+                    return done
         context = {
             **self.admin_site.each_context(request),
             "form": form,
             "title": _("Open an account"),
             "opts": self.model._meta,
         }
-        return render(request, "admin/accounts/fundaccount/form_page.html", context)
+        return render(request, "admin/form_page.html", context)
 
     def transition_view(self, request: HttpRequest, pk: int) -> HttpResponse:
         account = get_object_or_404(FundAccount, pk=pk)
         if not request.user.has_perm("accounts.change_fundaccount"):
             return HttpResponseRedirect(reverse("admin:index"))
-        form = AccountTransitionForm(request.POST or None)
+        form = AccountTransitionForm(
+            request.POST or None,
+            account=account,
+            initial={"form_token": one_time_token()},
+        )
         if request.method == "POST" and form.is_valid():
-            try:
+            data = form.cleaned_data
+
+            def work() -> tuple[str, str]:
                 fund_account_transition(
                     account=account,
-                    to=form.cleaned_data["to"],
+                    to=data["to"],
                     reason=AccountStatusChange.Reason.STAFF,
-                    note=form.cleaned_data["note"],
+                    note=data["note"],
                     actor=request.user,
                 )
-            except DomainError as exc:
-                form.add_error(None, exc.message)
-            else:
-                messages.success(request, _("Status changed."))
-                return HttpResponseRedirect(
-                    reverse("admin:accounts_fundaccount_change", args=[account.pk])
+                return (
+                    _("Status changed."),
+                    reverse("admin:accounts_fundaccount_change", args=[account.pk]),
                 )
+
+            try:
+                done = run_once(request, token=data["form_token"], work=work)
+            except DomainError as exc:
+                form_errors(form, exc)
+            else:
+                if done is not None:
+                    return done
         context = {
             **self.admin_site.each_context(request),
             "form": form,
             "title": _("Change status of %(no)s") % {"no": account.account_no},
+            "intro": _(
+                "An account is closed only by paying out its balance (exit or a "
+                "closing withdrawal), never here."
+            ),
             "opts": self.model._meta,
+            "original": account,
         }
-        return render(request, "admin/accounts/fundaccount/form_page.html", context)
+        return render(request, "admin/form_page.html", context)
 
 
 @admin.register(AccountStatusChange)
@@ -297,7 +352,7 @@ class AccountStatusChangeAdmin(ReadOnlyAdmin):
 
 
 @admin.register(CreditFlag)
-class CreditFlagAdmin(SimpleHistoryAdmin):
+class CreditFlagAdmin(ServiceOwnedHistoryAdmin):
     list_display = (
         "depositor",
         "reason",
@@ -321,7 +376,13 @@ class CreditFlagAdmin(SimpleHistoryAdmin):
             return
         credit_flag_set(depositor=obj.depositor, reason=obj.reason, actor=request.user)
 
-    @admin.action(description=gettext_lazy("Clear the selected credit records"))
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    @admin.action(
+        description=gettext_lazy("Clear the selected credit records"),
+        permissions=["change"],
+    )
     def clear_flags(self, request: HttpRequest, queryset: Any) -> None:
         from accounts.services import credit_flag_clear
 
@@ -332,12 +393,20 @@ class CreditFlagAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(NationalAccountRecord)
-class NationalAccountRecordAdmin(admin.ModelAdmin):
+class NationalAccountRecordAdmin(ReadOnlyAdmin):
+    # Filled from the national platform's files, never by hand.
     list_display = ("id_number_hash", "city", "kind", "is_active", "reported_on")
 
 
+@admin.register(IdNumberDisclosure)
+class IdNumberDisclosureAdmin(ReadOnlyAdmin):
+    list_display = ("viewed_at", "viewer", "depositor", "purpose")
+    list_filter = ("purpose",)
+    list_select_related = ("viewer", "depositor")
+
+
 @admin.register(BankPartner)
-class BankPartnerAdmin(SimpleHistoryAdmin):
+class BankPartnerAdmin(ServiceOwnedHistoryAdmin):
     list_display = (
         "code",
         "name",

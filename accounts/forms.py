@@ -1,15 +1,27 @@
+from typing import Any
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import BankPartner, Depositor, FundAccount, Industry
+from accounts.services import clean_person_name, clean_phone
+from core.admin_base import OneTimeTokenField
+from core.exceptions import DomainError
+
+
+def _service_clean(check: Any, value: str) -> str:
+    """The service's own rule, so the form and the service never disagree."""
+    try:
+        return check(value)
+    except DomainError as exc:
+        raise forms.ValidationError(exc.message) from None
 
 
 class AccountOpenForm(forms.Form):
-    id_number = forms.CharField(
-        label=_("Resident ID number"), max_length=18, min_length=18
-    )
+    form_token = OneTimeTokenField()
+    id_number = forms.CharField(label=_("Resident ID number"), max_length=18)
     name = forms.CharField(label=_("Name"), max_length=50)
-    phone = forms.CharField(label=_("Phone"), max_length=20, required=False)
+    phone = forms.CharField(label=_("Phone"), max_length=20)
     employment_form = forms.ChoiceField(
         label=_("Employment form"), choices=Depositor.EmploymentForm.choices
     )
@@ -29,7 +41,45 @@ class AccountOpenForm(forms.Form):
         initial=50,
     )
 
+    def clean_phone(self) -> str:
+        return _service_clean(clean_phone, self.cleaned_data["phone"])
+
+    def clean_name(self) -> str:
+        return _service_clean(clean_person_name, self.cleaned_data["name"])
+
+
+class DepositorForm(forms.ModelForm):
+    class Meta:
+        model = Depositor
+        fields = [
+            "name",
+            "phone",
+            "female_original_retirement_age",
+            "employment_form",
+            "industry",
+            "district",
+        ]
+
+    def clean_phone(self) -> str:
+        return _service_clean(clean_phone, self.cleaned_data["phone"])
+
+    def clean_name(self) -> str:
+        return _service_clean(clean_person_name, self.cleaned_data["name"])
+
 
 class AccountTransitionForm(forms.Form):
-    to = forms.ChoiceField(label=_("New status"), choices=FundAccount.Status.choices)
+    """Staff may seal an open account or reopen a sealed one. Closing is not
+    offered: an account closes only by paying out its balance."""
+
+    form_token = OneTimeTokenField()
+    to = forms.ChoiceField(label=_("New status"))
     note = forms.CharField(label=_("Reason"), max_length=200)
+
+    def __init__(self, *args: Any, account: FundAccount, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        targets = FundAccount.TRANSITIONS.get(account.status, set())
+        self.fields["to"].choices = [
+            (value, label)
+            for value, label in FundAccount.Status.choices
+            if value in targets and value != FundAccount.Status.CLOSED
+        ]

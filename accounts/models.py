@@ -121,6 +121,35 @@ class Depositor(models.Model):
         return f"{self.name} {self.id_number_masked}"
 
 
+class IdNumberDisclosure(models.Model):
+    """Who saw a full resident ID number, when and where (append-only)."""
+
+    depositor = models.ForeignKey(
+        Depositor,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("depositor"),
+    )
+    viewer = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("viewed by"),
+    )
+    purpose = models.CharField(_("where"), max_length=100)
+    viewed_at = models.DateTimeField(_("viewed at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("full ID number view")
+        verbose_name_plural = _("full ID number views")
+        ordering = ["-viewed_at"]
+        indexes = [
+            models.Index(
+                fields=["viewer", "viewed_at"], name="id_disclosure_viewer_idx"
+            )
+        ]
+
+
 class CreditFlag(models.Model):
     """A serious credit record held here (overdue loans, fraud); blocks opening."""
 
@@ -284,6 +313,12 @@ class FundAccount(models.Model):
                 condition=Q(status="closed", closed_on__isnull=False)
                 | (~Q(status="closed") & Q(closed_on__isnull=True)),
                 name="fund_account_closed_on_iff_closed",
+            ),
+            # Money leaves only through a payout, which empties the account
+            # before it closes; a closed account holding money is a defect.
+            models.CheckConstraint(
+                condition=~Q(status="closed") | Q(balance=0),
+                name="fund_account_closed_has_zero_balance",
             ),
         ]
         indexes = [models.Index(fields=["status"], name="fund_account_status_idx")]

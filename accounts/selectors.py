@@ -1,6 +1,9 @@
 """Reads for depositors and accounts."""
 
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 
 from django.db import connection
 from django.db.models import QuerySet
@@ -105,6 +108,13 @@ def ledger_problems(limit: int = 20) -> list[str]:
                ORDER BY id LIMIT %s""",
         ),
         (
+            # With the cached-balance check above, this also catches a closed
+            # account whose entries still hold money.
+            "closed account %s still holds %s",
+            """SELECT account_no, balance FROM accounts_fundaccount
+               WHERE status = 'closed' AND balance <> 0 ORDER BY id LIMIT %s""",
+        ),
+        (
             "account %s has no ledger account (%s)",
             """SELECT fa.account_no, fa.status FROM accounts_fundaccount fa
                LEFT JOIN accounts_ledgeraccount la ON la.fund_account_id = fa.id
@@ -119,3 +129,89 @@ def ledger_problems(limit: int = 20) -> list[str]:
                 if len(problems) >= limit:
                     return problems
     return problems
+
+
+@dataclass(frozen=True)
+class DuplicatePerson:
+    pks: list[int]
+    masked: str
+
+
+@dataclass
+class IdNumberAudit:
+    checked: int = 0
+    noncanonical: list[dict[str, Any]] = field(default_factory=list)
+    duplicates: list[DuplicatePerson] = field(default_factory=list)
+
+
+def _masked_any(text: str) -> str:
+    # A non-canonical number may hold any characters: show only its length.
+    from accounts.idcard import is_canonical_id_number, mask_id_number
+
+    if is_canonical_id_number(text):
+        return mask_id_number(text)
+    return "*" * len(text)
+
+
+def _folded_id(stored: str) -> str | None:
+    """What a legacy number in another script's digits meant, to find the
+    person's other records (never stored: only for the report)."""
+    import unicodedata
+
+    from accounts.idcard import canonical_id_number
+
+    chars = []
+    for c in stored:
+        value = unicodedata.digit(c, None)
+        chars.append(str(value) if value is not None else c)
+    return canonical_id_number("".join(chars))
+
+
+def id_number_audit(
+    *, chunk_size: int = 5000, progress: Callable[[int], None] | None = None
+) -> IdNumberAudit:
+    """Every depositor's stored number against its canonical form and hash."""
+    from accounts.idcard import canonical_id_number, mask_id_number
+
+    report = IdNumberAudit()
+    by_canonical: dict[str, list[int]] = {}
+    rows = Depositor.objects.order_by("pk").values_list(
+        "pk", "name", "id_number_encrypted", "id_number_hash"
+    )
+    for pk, name, encrypted, digest in rows.iterator(chunk_size=chunk_size):
+        report.checked += 1
+        stored = decrypt_text(encrypted)
+        canonical = canonical_id_number(stored)
+        if canonical != stored or digest != keyed_hash(stored):
+            report.noncanonical.append(
+                {"pk": pk, "name": name[:1] + "*", "masked": _masked_any(stored)}
+            )
+        folded = canonical or _folded_id(stored)
+        if folded is not None:
+            by_canonical.setdefault(folded, []).append(pk)
+        if progress and report.checked % 100_000 == 0:
+            progress(report.checked)
+    report.duplicates = [
+        DuplicatePerson(pks, mask_id_number(number))
+        for number, pks in by_canonical.items()
+        if len(pks) > 1
+    ]
+    return report
+
+
+def depositors_matching_id(term: str) -> list[str] | None:
+    """Lookup hashes for a search term that is a resident ID.
+
+    ``None``: the term is no ID attempt (search names and numbers as usual);
+    an empty list: it looks like an ID (18 digit-like characters of any
+    script) but is not a valid canonical one, so it matches nobody.
+    """
+    from accounts.idcard import canonical_id_number
+
+    compact = "".join((term or "").split())
+    number = canonical_id_number(compact)
+    if number is not None:
+        return [keyed_hash(number)]
+    if len(compact) == 18 and all(c.isnumeric() or c in "Xx" for c in compact):
+        return []
+    return None

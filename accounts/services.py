@@ -1,6 +1,8 @@
 """Writes for depositors, fund accounts and their status machine."""
 
 import datetime as dt
+import re
+import unicodedata
 from collections.abc import Sequence
 from typing import Any
 
@@ -17,14 +19,17 @@ from accounts.models import (
     CreditFlag,
     Depositor,
     FundAccount,
+    IdNumberDisclosure,
     Industry,
     NationalAccountRecord,
 )
+from accounts.selectors import depositor_full_id_number
 from core import outbox
 from core.actors import actor_user
 from core.clock import business_date
 from core.crypto import encrypt_text, keyed_hash
 from core.exceptions import ConflictError, DomainError, InvalidTransition, field_error
+from core.inputs import NotAsciiError, ascii_digits_text
 from core.policy import policy_value
 
 Status = FundAccount.Status
@@ -38,6 +43,55 @@ def account_number_for(pk: int) -> str:
 
 def id_number_hash(number: str) -> str:
     return keyed_hash(number)
+
+
+# Mainland mobile numbers, or a landline with its area code (0535-6612345).
+_MOBILE_RE = re.compile(r"1[3-9][0-9]{9}")
+_LANDLINE_RE = re.compile(r"(0[0-9]{2,3})-?([0-9]{7,8})")
+# Bidirectional overrides and isolates, zero-width and other invisible format
+# characters: in a name they make one person look like another on screen.
+_NAME_REFUSED_CATEGORIES = {"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"}
+
+
+def clean_phone(raw: str) -> str:
+    """A mobile or landline number in ASCII digits, or a 400 naming ``phone``."""
+    message = _(
+        "The phone number must be an 11-digit mobile number or a landline with "
+        "its area code, such as 0535-6612345."
+    )
+    try:
+        text = ascii_digits_text(raw or "").replace(" ", "")
+    except NotAsciiError:
+        raise field_error("phone", message, "invalid_phone") from None
+    if text.startswith("+86"):
+        text = text[3:]
+    if not text:
+        raise field_error("phone", _("The phone number is required."), "required")
+    if _MOBILE_RE.fullmatch(text):
+        return text
+    landline = _LANDLINE_RE.fullmatch(text)
+    if landline:
+        return f"{landline.group(1)}-{landline.group(2)}"
+    raise field_error("phone", message, "invalid_phone")
+
+
+def clean_person_name(raw: str) -> str:
+    name = unicodedata.normalize("NFC", (raw or "").strip())
+    if not name:
+        raise field_error("name", _("The name is required."), "required")
+    if len(name) > 50:
+        raise field_error(
+            "name", _("The name has at most 50 characters."), "invalid_name"
+        )
+    if any(unicodedata.category(c) in _NAME_REFUSED_CATEGORIES for c in name):
+        raise field_error(
+            "name",
+            _("The name contains invisible or direction-changing characters."),
+            "invalid_name",
+        )
+    if not any(unicodedata.category(c).startswith("L") for c in name):
+        raise field_error("name", _("The name must contain letters."), "invalid_name")
+    return name
 
 
 def _actor_fields(actor: Any, actor_label: str) -> dict[str, Any]:
@@ -70,7 +124,7 @@ def account_open(
     *,
     id_number: str,
     name: str,
-    phone: str = "",
+    phone: str,
     employment_form: str,
     industry_code: str,
     district: str = "",
@@ -86,9 +140,8 @@ def account_open(
     """
     rid = parse_resident_id(id_number)
     today = business_date()
-    name = (name or "").strip()
-    if not name:
-        raise field_error("name", _("The name is required."), "required")
+    name = clean_person_name(name)
+    phone = clean_phone(phone)
     if employment_form not in Depositor.EmploymentForm.values:
         raise field_error(
             "employment_form", _("Unknown employment form."), "invalid_choice"
@@ -128,7 +181,7 @@ def account_open(
             raise ConflictError(
                 _("This person already has an account here."), "duplicate_account"
             )
-        depositor.name, depositor.phone = name, phone or depositor.phone
+        depositor.name, depositor.phone = name, phone
         depositor.employment_form, depositor.industry = employment_form, industry
         depositor.district = district or depositor.district
         depositor.save(
@@ -241,6 +294,17 @@ def fund_account_transition(
             "account_closed"
             if locked.status == Status.CLOSED
             else "invalid_transition",
+        )
+    if to == Status.CLOSED and locked.balance != 0:
+        # Closing goes through a payout (exit, closing withdrawal, transfer
+        # out), which empties the account first; the database refuses too.
+        raise ConflictError(
+            _(
+                "An account holding %(balance)s cannot be closed; its balance "
+                "must be paid out first (exit or withdrawal)."
+            )
+            % {"balance": locked.balance},
+            "balance_not_zero",
         )
     day = effective_on or business_date()
     from_status = locked.status
@@ -364,6 +428,82 @@ def fund_accounts_transition_bulk(
         ]
         outbox.emit_many(rows_out)
     return changed
+
+
+@transaction.atomic
+def depositor_update(
+    *,
+    depositor: Depositor,
+    name: str,
+    phone: str,
+    employment_form: str,
+    industry: Industry,
+    district: str,
+    female_original_retirement_age: int,
+    actor: Any = None,
+) -> Depositor:
+    """Counter correction of a person's details; the ID (and what derives from
+    it: sex, birth date) never changes."""
+    locked = Depositor.objects.select_for_update().get(pk=depositor.pk)
+    if employment_form not in Depositor.EmploymentForm.values:
+        raise field_error(
+            "employment_form", _("Unknown employment form."), "invalid_choice"
+        )
+    if female_original_retirement_age not in (50, 55):
+        raise field_error(
+            "female_original_retirement_age",
+            _("The original retirement age must be 50 or 55."),
+            "invalid_choice",
+        )
+    locked.name = clean_person_name(name)
+    locked.phone = clean_phone(phone)
+    locked.employment_form = employment_form
+    locked.industry = industry
+    locked.district = (district or "").strip()[:32]
+    locked.female_original_retirement_age = female_original_retirement_age
+    locked._history_user = actor_user(actor)  # type: ignore[attr-defined]
+    locked.save(
+        update_fields=[
+            "name",
+            "phone",
+            "employment_form",
+            "industry",
+            "district",
+            "female_original_retirement_age",
+        ]
+    )
+    return locked
+
+
+@transaction.atomic
+def fund_account_bank_change(
+    *, account: FundAccount, bank: BankPartner, actor: Any = None
+) -> FundAccount:
+    """Move the account to another servicing bank (a counter or portal action)."""
+    bank_partner_required(bank)
+    locked = FundAccount.objects.select_for_update().get(pk=account.pk)
+    if locked.status == Status.CLOSED:
+        raise ConflictError(_("The account is closed."), "account_closed")
+    if locked.bank_id != bank.pk:
+        locked.bank = bank
+        locked._history_user = actor_user(actor)  # type: ignore[attr-defined]
+        locked.save(update_fields=["bank"])
+    account.bank = locked.bank
+    return locked
+
+
+@transaction.atomic
+def id_number_disclose(*, depositor: Depositor, actor: Any, purpose: str) -> str:
+    """The full resident ID for a user allowed to see it; every view recorded."""
+    user = actor_user(actor)
+    if user is None or not user.has_perm("accounts.view_full_id_number"):
+        raise DomainError(
+            _("You may not see full resident ID numbers."), "forbidden", status=403
+        )
+    IdNumberDisclosure.objects.create(
+        depositor=depositor, viewer=user, purpose=purpose[:100]
+    )
+    return depositor_full_id_number(depositor)
 
 
 @transaction.atomic

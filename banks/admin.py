@@ -15,13 +15,13 @@ from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from simple_history.admin import SimpleHistoryAdmin
 
-from accounts.admin import ReadOnlyAdmin
+from accounts.admin import IdSearchMixin, ReadOnlyAdmin
 from accounts.models import BankPartner
 from accounts.services import bank_partner_create, bank_partner_rotate_secret
 from banks import services
 from banks.models import ApiRequestLog, Consent, IdempotencyKey, WebhookDelivery
+from core.admin_base import ServiceOwnedHistoryAdmin
 from core.exceptions import DomainError
 
 SECRET_TEMPLATE = "admin/banks/bank_secret.html"
@@ -47,7 +47,7 @@ if admin.site.is_registered(BankPartner):
 
 
 @admin.register(BankPartner)
-class BankPartnerAdmin(SimpleHistoryAdmin):
+class BankPartnerAdmin(ServiceOwnedHistoryAdmin):
     # Webhook endpoints are HTTPS; a bare host must not default to http.
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     list_display = (
@@ -111,7 +111,9 @@ class BankPartnerAdmin(SimpleHistoryAdmin):
             return super().response_add(request, obj, post_url_continue)
         return _secret_page(request, obj, secret, _("Partner bank created"))
 
-    @admin.action(description=gettext_lazy("Enable the selected banks"))
+    @admin.action(
+        description=gettext_lazy("Enable the selected banks"), permissions=["change"]
+    )
     def enable(self, request: HttpRequest, queryset: QuerySet[BankPartner]) -> None:
         for partner in queryset:
             services.bank_partner_set_active(
@@ -119,7 +121,9 @@ class BankPartnerAdmin(SimpleHistoryAdmin):
             )
         messages.success(request, _("Enabled."))
 
-    @admin.action(description=gettext_lazy("Disable the selected banks"))
+    @admin.action(
+        description=gettext_lazy("Disable the selected banks"), permissions=["change"]
+    )
     def disable(self, request: HttpRequest, queryset: QuerySet[BankPartner]) -> None:
         for partner in queryset:
             services.bank_partner_set_active(
@@ -143,7 +147,7 @@ class BankPartnerAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(Consent)
-class ConsentAdmin(admin.ModelAdmin):
+class ConsentAdmin(IdSearchMixin, admin.ModelAdmin):
     list_display = (
         "depositor",
         "bank",
@@ -155,6 +159,7 @@ class ConsentAdmin(admin.ModelAdmin):
     list_filter = ("bank", "revoked_at")
     raw_id_fields = ("depositor",)
     search_fields = ("depositor__name",)
+    id_hash_lookup = "depositor__id_number_hash"
     list_select_related = ("depositor", "bank", "granted_by")
     actions = ["revoke"]
 
@@ -189,7 +194,10 @@ class ConsentAdmin(admin.ModelAdmin):
         )
         obj.pk = consent.pk
 
-    @admin.action(description=gettext_lazy("Revoke the selected consents"))
+    @admin.action(
+        description=gettext_lazy("Revoke the selected consents"),
+        permissions=["change"],
+    )
     def revoke(self, request: HttpRequest, queryset: QuerySet[Consent]) -> None:
         done = 0
         for consent in queryset.filter(revoked_at__isnull=True):

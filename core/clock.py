@@ -6,6 +6,7 @@ database so web, workers and beat all see the same day.
 """
 
 import datetime as dt
+import re
 import time
 
 from django.conf import settings
@@ -69,6 +70,9 @@ def set_business_date(day: dt.date | None) -> None:
     _pin_cache = (time.monotonic(), day)
 
 
+_MONTH_RE = re.compile(r"[0-9]{4}-[0-9]{2}")
+
+
 def month_start(day: dt.date) -> dt.date:
     return day.replace(day=1)
 
@@ -100,10 +104,15 @@ def month_from_index(index: int) -> dt.date:
 
 
 def parse_month(text: str) -> dt.date:
-    """'YYYY-MM' -> first day of that month."""
+    """'YYYY-MM' -> first day of that month (ASCII or full-width digits)."""
+    from core.inputs import NotAsciiError, ascii_digits_text
+
     try:
-        return dt.datetime.strptime(text, "%Y-%m").date()
-    except (TypeError, ValueError) as exc:
+        folded = ascii_digits_text(text)
+        if not _MONTH_RE.fullmatch(folded):
+            raise ValueError(text)
+        return dt.date(int(folded[:4]), int(folded[5:]), 1)
+    except (TypeError, ValueError, NotAsciiError) as exc:
         raise DomainError(
             _("A month must be written as YYYY-MM."), "invalid_month"
         ) from exc

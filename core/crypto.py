@@ -46,9 +46,10 @@ def encrypt_text(plain: str) -> str:
     return _fernet().encrypt(plain.encode()).decode()
 
 
-def decrypt_text(token: str) -> str:
+def decrypt_text(token: str, *, ttl: int | None = None) -> str:
+    """The plain text; with ``ttl``, refused when older than ``ttl`` seconds."""
     try:
-        return _fernet().decrypt(token.encode()).decode()
+        return _fernet().decrypt(token.encode(), ttl=ttl).decode()
     except InvalidToken as exc:
         raise ValueError("cannot decrypt: wrong key or tampered value") from exc
 

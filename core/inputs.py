@@ -33,9 +33,10 @@ def _allowed(char: str) -> bool:
         return True
     if char == _IDEOGRAPHIC_SPACE:
         return True
-    return unicodedata.name(char, "").startswith("FULLWIDTH ") and unicodedata.normalize(
-        "NFKC", char
-    ).isascii()
+    return (
+        unicodedata.name(char, "").startswith("FULLWIDTH ")
+        and unicodedata.normalize("NFKC", char).isascii()
+    )
 
 
 def ascii_digits_text(raw: str) -> str:
@@ -94,3 +95,14 @@ def parse_ascii_decimal(raw: str, *, field: str, code: str = "invalid") -> Decim
         return Decimal(text)
     except InvalidOperation:  # pragma: no cover - the pattern admits only numbers
         raise DomainError(_("Must be a number written in digits."), code) from None
+
+
+def ascii_int_arg(text: str) -> int:
+    """``type=`` for management-command integer options (argparse's ``int``
+    would take any script's digits)."""
+    import argparse
+
+    try:
+        return parse_ascii_int(text, field="value")
+    except DomainError as exc:
+        raise argparse.ArgumentTypeError(exc.message) from None

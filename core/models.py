@@ -1,4 +1,6 @@
+from django.conf import settings
 from django.db import models
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
@@ -14,14 +16,44 @@ class TimeStampedModel(models.Model):
 class PolicyParameter(models.Model):
     """An effective-dated policy number (rules.md marks them *(param)*).
 
-    The row in force on a date is the one with the latest ``effective_from`` not
-    after it. Values are stored as text and typed by ``core.policy.PARAMETERS``.
+    Append-only: a change is a new row from a future date, never an edit (a
+    database trigger refuses updates of name, value and date, and deletes).
+    The row in force on a date is the latest approved one whose
+    ``effective_from`` is not after it. Rates and caps need a second person's
+    approval (``core.policy.DUAL_CONTROL``); other values are approved when
+    proposed. Values are stored as ASCII numbers (a CHECK on PostgreSQL) and
+    typed by ``core.policy.PARAMETERS``.
     """
+
+    class Status(models.TextChoices):
+        PROPOSED = "proposed", _("Awaiting approval")
+        APPROVED = "approved", _("Approved")
+        REJECTED = "rejected", _("Rejected")
 
     name = models.CharField(_("name"), max_length=64, db_index=True)
     value = models.CharField(_("value"), max_length=64)
     effective_from = models.DateField(_("effective from"))
     note = models.CharField(_("note"), max_length=200, blank=True)
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.APPROVED
+    )
+    proposed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("proposed by"),
+    )
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("approved or rejected by"),
+    )
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     history = HistoricalRecords()
 
@@ -29,10 +61,19 @@ class PolicyParameter(models.Model):
         verbose_name = _("policy parameter")
         verbose_name_plural = _("policy parameters")
         ordering = ["name", "-effective_from"]
+        permissions = [
+            ("approve_policyparameter", _("Can approve policy parameter changes"))
+        ]
         constraints = [
             models.UniqueConstraint(
-                fields=["name", "effective_from"], name="policy_param_unique_per_date"
-            )
+                fields=["name", "effective_from"],
+                condition=Q(status__in=["proposed", "approved"]),
+                name="policy_param_unique_per_date",
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=["proposed", "approved", "rejected"]),
+                name="policy_param_status_valid",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -79,3 +120,37 @@ class OutboxEvent(models.Model):
         indexes = [
             models.Index(fields=["status", "next_attempt_at"], name="outbox_due_idx"),
         ]
+
+
+class FormSubmission(models.Model):
+    """A counter form's one-time token: the form that writes is done once.
+
+    Claimed (inserted, unique) before the work and completed after it, as
+    the bank API's idempotency keys are; a second submission of the same
+    form (Back and submit again, a double click) finds the token taken.
+    """
+
+    class State(models.TextChoices):
+        IN_PROGRESS = "in_progress", _("In progress")
+        DONE = "done", _("Done")
+
+    token = models.CharField(_("token"), max_length=64, unique=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("user"),
+    )
+    path = models.CharField(_("path"), max_length=300)
+    state = models.CharField(
+        _("state"), max_length=12, choices=State.choices, default=State.IN_PROGRESS
+    )
+    result_message = models.CharField(_("result"), max_length=300, blank=True)
+    result_url = models.CharField(_("result page"), max_length=300, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    completed_at = models.DateTimeField(_("completed at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("form submission")
+        verbose_name_plural = _("form submissions")

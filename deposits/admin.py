@@ -5,9 +5,10 @@ up, with the agreement versions, the month grid and three forms (sign,
 change, record a deposit); each form calls its service.
 """
 
+from collections.abc import Callable
 from typing import Any
 
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.forms import Form
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
@@ -18,8 +19,9 @@ from django.utils.translation import gettext_lazy
 
 from accounts.admin import FundAccountAdmin, ReadOnlyAdmin
 from accounts.models import FundAccount
+from core.admin_base import form_errors, one_time_token, run_once
 from core.clock import business_date, format_month
-from core.exceptions import DomainError
+from core.exceptions import DomainError, field_error
 from core.policy import policy_value
 from deposits.forms import AgreementChangeForm, AgreementSignForm, DepositRecordForm
 from deposits.grid import MonthState
@@ -29,10 +31,11 @@ from deposits.selectors import (
     current_agreement,
     month_grid,
     next_unpaid_month,
+    recent_counter_deposit,
 )
 from deposits.services import agreement_change, agreement_sign, deposit_post
 
-FORM_TEMPLATE = "admin/accounts/fundaccount/form_page.html"
+FORM_TEMPLATE = "admin/form_page.html"
 
 
 class AgreementInline(admin.TabularInline):
@@ -119,11 +122,24 @@ class FundAccountDepositsAdmin(FundAccountAdmin):
         }
         return render(request, FORM_TEMPLATE, context)
 
-    def _done(self, request: HttpRequest, account: FundAccount, text: str) -> Any:
-        messages.success(request, text)
-        return HttpResponseRedirect(
-            reverse("admin:accounts_fundaccount_change", args=[account.pk])
-        )
+    def _once(
+        self,
+        request: HttpRequest,
+        form: Form,
+        account: FundAccount,
+        work: Callable[[], str],
+    ) -> HttpResponse | None:
+        """Run the form's service at most once per form token."""
+        url = reverse("admin:accounts_fundaccount_change", args=[account.pk])
+        try:
+            return run_once(
+                request,
+                token=form.cleaned_data["form_token"],
+                work=lambda: (work(), url),
+            )
+        except DomainError as exc:
+            form_errors(form, exc)
+            return None
 
     def agreement_sign_view(self, request: HttpRequest, pk: int) -> HttpResponse:
         account = get_object_or_404(FundAccount, pk=pk)
@@ -133,10 +149,12 @@ class FundAccountDepositsAdmin(FundAccountAdmin):
             request.POST or None,
             opened_on=account.opened_on,
             ahead=policy_value("first_month_max_ahead"),
+            initial={"form_token": one_time_token()},
         )
         if request.method == "POST" and form.is_valid():
             data = form.cleaned_data
-            try:
+
+            def work() -> str:
                 agreement = agreement_sign(
                     account=account,
                     monthly_amount=data["monthly_amount"],
@@ -147,15 +165,13 @@ class FundAccountDepositsAdmin(FundAccountAdmin):
                     accepted=data["accepted"],
                     actor=request.user,
                 )
-            except DomainError as exc:
-                _form_errors(form, exc)
-            else:
-                return self._done(
-                    request,
-                    account,
-                    _("Deposit agreement signed, first month %(month)s.")
-                    % {"month": format_month(agreement.first_month)},
-                )
+                return _("Deposit agreement signed, first month %(month)s.") % {
+                    "month": format_month(agreement.first_month)
+                }
+
+            done = self._once(request, form, account, work)
+            if done is not None:
+                return done
         title = _("Sign the deposit agreement of %(no)s") % {"no": account.account_no}
         return self._page(request, account, form, title)
 
@@ -163,10 +179,13 @@ class FundAccountDepositsAdmin(FundAccountAdmin):
         account = get_object_or_404(FundAccount, pk=pk)
         if not request.user.has_perm("deposits.add_depositagreement"):
             return HttpResponseRedirect(reverse("admin:index"))
-        form = AgreementChangeForm(request.POST or None)
+        form = AgreementChangeForm(
+            request.POST or None, initial={"form_token": one_time_token()}
+        )
         if request.method == "POST" and form.is_valid():
             data = form.cleaned_data
-            try:
+
+            def work() -> str:
                 version = agreement_change(
                     account=account,
                     monthly_amount=data["monthly_amount"],
@@ -176,18 +195,14 @@ class FundAccountDepositsAdmin(FundAccountAdmin):
                     accepted=data["accepted"],
                     actor=request.user,
                 )
-            except DomainError as exc:
-                _form_errors(form, exc)
-            else:
-                return self._done(
-                    request,
-                    account,
-                    _("Agreement version %(version)s in force from %(month)s.")
-                    % {
-                        "version": version.version,
-                        "month": format_month(version.effective_month),
-                    },
-                )
+                return _("Agreement version %(version)s in force from %(month)s.") % {
+                    "version": version.version,
+                    "month": format_month(version.effective_month),
+                }
+
+            done = self._once(request, form, account, work)
+            if done is not None:
+                return done
         title = _("Change the deposit agreement of %(no)s") % {"no": account.account_no}
         return self._page(request, account, form, title)
 
@@ -196,7 +211,11 @@ class FundAccountDepositsAdmin(FundAccountAdmin):
         if not request.user.has_perm("deposits.add_deposit"):
             return HttpResponseRedirect(reverse("admin:index"))
         agreement = current_agreement(account)
-        initial = {"months": 1, "paid_at": timezone.localtime()}
+        initial = {
+            "months": 1,
+            "paid_at": timezone.localtime(),
+            "form_token": one_time_token(),
+        }
         nxt = next_unpaid_month(account)
         if nxt is not None:
             initial["first_month"] = nxt
@@ -205,7 +224,29 @@ class FundAccountDepositsAdmin(FundAccountAdmin):
         form = DepositRecordForm(request.POST or None, initial=initial)
         if request.method == "POST" and form.is_valid():
             data = form.cleaned_data
-            try:
+
+            def work() -> str:
+                # Checked after the token is claimed: a resent form is answered
+                # as already submitted, not asked for a confirmation.
+                recent = recent_counter_deposit(account)
+                if recent is not None and not data["confirm_another"]:
+                    raise field_error(
+                        "confirm_another",
+                        _(
+                            "A deposit of %(amount)s for %(first)s to %(last)s was "
+                            "recorded for this account at %(time)s. Tick the box "
+                            "if this is another payment."
+                        )
+                        % {
+                            "amount": recent.amount,
+                            "first": format_month(recent.first_month),
+                            "last": format_month(recent.last_month),
+                            "time": timezone.localtime(recent.created_at).strftime(
+                                "%H:%M"
+                            ),
+                        },
+                        "confirm_another",
+                    )
                 deposit = deposit_post(
                     account=account,
                     amount=data["amount"],
@@ -216,35 +257,22 @@ class FundAccountDepositsAdmin(FundAccountAdmin):
                     channel=FundAccount.Channel.COUNTER,
                     actor=request.user,
                 )
-            except DomainError as exc:
-                _form_errors(form, exc)
-            else:
-                return self._done(
-                    request,
-                    account,
-                    _("Deposit of %(amount)s for %(first)s to %(last)s recorded.")
-                    % {
-                        "amount": deposit.amount,
-                        "first": format_month(deposit.first_month),
-                        "last": format_month(deposit.last_month),
-                    },
-                )
+                return _(
+                    "Deposit of %(amount)s for %(first)s to %(last)s recorded."
+                ) % {
+                    "amount": deposit.amount,
+                    "first": format_month(deposit.first_month),
+                    "last": format_month(deposit.last_month),
+                }
+
+            done = self._once(request, form, account, work)
+            if done is not None:
+                return done
         title = _("Record a counter deposit for %(no)s (business date %(day)s)") % {
             "no": account.account_no,
             "day": business_date().isoformat(),
         }
         return self._page(request, account, form, title)
-
-
-def _form_errors(form: Form, exc: DomainError) -> None:
-    placed = False
-    for field, errs in exc.fields.items():
-        if field in form.fields:
-            for err in errs:
-                form.add_error(field, err)
-            placed = True
-    if not placed:
-        form.add_error(None, exc.message)
 
 
 def _state_labels() -> dict[str, str]:

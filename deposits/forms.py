@@ -4,10 +4,12 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import FundAccount
-from core.clock import add_months, format_month, parse_month
+from core.admin_base import OneTimeTokenField
+from core.clock import add_months, business_date, format_month, parse_month
 from core.exceptions import DomainError
+from core.forms import AsciiDateTimeField, AsciiDecimalField, AsciiIntegerField
 from deposits.models import Cadence
-from deposits.services import CURRENT_AGREEMENT_TEXT_VERSION
+from deposits.selectors import agreement_text_versions_in_force
 
 
 class MonthField(forms.Field):
@@ -33,26 +35,31 @@ class MonthField(forms.Field):
 
 
 class _Acceptance(forms.Form):
+    form_token = OneTimeTokenField()
     channel = forms.ChoiceField(
         label=_("Channel"),
         choices=FundAccount.Channel.choices,
         initial=FundAccount.Channel.COUNTER,
     )
-    text_version = forms.CharField(
-        label=_("Agreement text version"),
-        max_length=20,
-        initial=CURRENT_AGREEMENT_TEXT_VERSION,
-    )
+    # One of the published texts, never free text.
+    text_version = forms.ChoiceField(label=_("Agreement text version"))
     # Not required here: the service says why a missing acceptance is refused.
     accepted = forms.BooleanField(
         label=_("The depositor has read and accepted the agreement text"),
         required=False,
     )
 
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        versions = agreement_text_versions_in_force(business_date())
+        self.fields["text_version"].choices = [(v, v) for v in versions]
+        if versions:
+            self.fields["text_version"].initial = versions[0]
+
 
 class AgreementSignForm(_Acceptance):
     field_order = ["monthly_amount", "cadence", "first_month"]
-    monthly_amount = forms.DecimalField(
+    monthly_amount = AsciiDecimalField(
         label=_("Monthly amount (yuan)"), max_digits=8, decimal_places=2
     )
     cadence = forms.ChoiceField(label=_("Cadence"), choices=Cadence.choices)
@@ -72,7 +79,7 @@ class AgreementSignForm(_Acceptance):
 
 class AgreementChangeForm(_Acceptance):
     field_order = ["monthly_amount", "cadence"]
-    monthly_amount = forms.DecimalField(
+    monthly_amount = AsciiDecimalField(
         label=_("New monthly amount (yuan)"),
         max_digits=8,
         decimal_places=2,
@@ -86,9 +93,16 @@ class AgreementChangeForm(_Acceptance):
 
 
 class DepositRecordForm(forms.Form):
+    form_token = OneTimeTokenField()
     first_month = MonthField(label=_("First month"))
-    months = forms.IntegerField(label=_("Months"), min_value=1, max_value=12)
-    amount = forms.DecimalField(
+    months = AsciiIntegerField(label=_("Months"), min_value=1, max_value=12)
+    amount = AsciiDecimalField(
         label=_("Amount (yuan)"), max_digits=12, decimal_places=2
     )
-    paid_at = forms.DateTimeField(label=_("Paid at"))
+    paid_at = AsciiDateTimeField(label=_("Paid at"))
+    # Shown checked-off; required only when this account had a counter
+    # deposit a few minutes ago (see the admin view).
+    confirm_another = forms.BooleanField(
+        label=_("This is another payment, not the one just recorded"),
+        required=False,
+    )

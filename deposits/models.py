@@ -24,6 +24,36 @@ def due_date(month: dt.date, cadence: str) -> dt.date:
     return month_end(month)
 
 
+class AgreementText(models.Model):
+    """A published version of the deposit agreement's text (缴存协议文本).
+
+    A depositor accepts one of these; the version they accepted is recorded
+    on every agreement version they sign. Texts are never edited: a new text
+    is a new version.
+    """
+
+    version = models.CharField(_("version"), max_length=20, unique=True)
+    title = models.CharField(_("title"), max_length=100)
+    body = models.TextField(_("text"))
+    published_on = models.DateField(_("published on"))
+    withdrawn_on = models.DateField(_("withdrawn on"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("agreement text")
+        verbose_name_plural = _("agreement texts")
+        ordering = ["-published_on", "-version"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(withdrawn_on__isnull=True)
+                | Q(withdrawn_on__gt=models.F("published_on")),
+                name="agreement_text_withdrawn_after_published",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.version} {self.title}"
+
+
 class DepositAgreement(models.Model):
     """A version of the deposit agreement (缴存协议). Changes are new versions.
 

@@ -15,9 +15,11 @@ from deposits.grid import (
     continuous_run,
     next_unpaid,
 )
-from deposits.models import ArrearsCheckRun, Deposit, DepositAgreement
+from deposits.models import AgreementText, ArrearsCheckRun, Deposit, DepositAgreement
 
 __all__ = [
+    "recent_counter_deposit",
+    "agreement_text_versions_in_force",
     "MonthState",
     "MonthStatus",
     "account_deposit_summary",
@@ -127,3 +129,34 @@ def account_deposit_summary(
 
 def arrears_runs(limit: int = 24) -> QuerySet[ArrearsCheckRun]:
     return ArrearsCheckRun.objects.order_by("-started_at")[:limit]
+
+
+def agreement_text_versions_in_force(on: dt.date) -> list[str]:
+    """Published texts a depositor may accept on ``on``, newest first."""
+    return list(
+        AgreementText.objects.filter(published_on__lte=on)
+        .exclude(withdrawn_on__lte=on)
+        .order_by("-published_on", "-version")
+        .values_list("version", flat=True)
+    )
+
+
+# A second counter deposit within this many minutes is asked to be confirmed.
+RECENT_COUNTER_DEPOSIT_MINUTES = 15
+
+
+def recent_counter_deposit(account: FundAccount) -> Deposit | None:
+    """The account's counter deposit of the last few minutes, if any: a form
+    reloaded after Back shows the next month filled in, and looks new."""
+    from django.utils import timezone
+
+    since = timezone.now() - dt.timedelta(minutes=RECENT_COUNTER_DEPOSIT_MINUTES)
+    return (
+        Deposit.objects.filter(
+            fund_account=account,
+            channel=FundAccount.Channel.COUNTER,
+            created_at__gte=since,
+        )
+        .order_by("-created_at")
+        .first()
+    )

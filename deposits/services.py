@@ -52,6 +52,7 @@ from core.db import execute_prepared
 from core.exceptions import ConflictError, DomainError, NotFoundError, field_error
 from core.money import is_exact_money, quantize_money, to_decimal
 from core.policy import policy_value
+from deposits.agreement_text import FIRST_VERSION
 from deposits.grid import (
     arrears_as_of,
     governing_version,
@@ -60,10 +61,13 @@ from deposits.grid import (
     next_unpaid,
 )
 from deposits.models import ArrearsCheckRun, Cadence, Deposit, DepositAgreement
+from deposits.selectors import agreement_text_versions_in_force
 
 Status = FundAccount.Status
 SubsidyStatus = FundAccount.SubsidyStatus
-CURRENT_AGREEMENT_TEXT_VERSION = "2025.1"
+# The seeded first text; new texts are AgreementText rows (the bulk seeder
+# and benchmarks write this version directly).
+CURRENT_AGREEMENT_TEXT_VERSION = FIRST_VERSION
 # Subsidy statuses that arrears turn into "terminated" (semantics: subsidy code
 # owns the rest and reads subsidy_terminated_on as the earliest termination).
 _TERMINABLE = (SubsidyStatus.NOT_YET_ELIGIBLE, SubsidyStatus.ACCRUING)
@@ -117,11 +121,22 @@ def _acceptance(accepted: bool, text_version: str) -> str:
             "agreement_not_accepted",
         )
     text_version = (text_version or "").strip()
-    if not text_version or len(text_version) > 20:
+    if not text_version:
         raise field_error(
             "text_version",
             _("The accepted agreement text version is required."),
             "required",
+        )
+    published = agreement_text_versions_in_force(business_date())
+    if text_version not in published:
+        raise field_error(
+            "text_version",
+            _(
+                "The agreement text version must be one of those published: "
+                "%(versions)s."
+            )
+            % {"versions": ", ".join(published) or "-"},
+            "unknown_text_version",
         )
     return text_version
 
@@ -242,12 +257,18 @@ def account_open_with_agreement(
     monthly_amount: Decimal,
     cadence: str,
     start_month: dt.date,
-    text_version: str = CURRENT_AGREEMENT_TEXT_VERSION,
+    text_version: str | None = None,
     accepted: bool = True,
     female_original_retirement_age: int | None = None,
     actor: Any = None,
 ) -> tuple[FundAccount, DepositAgreement]:
-    """Open an account and sign its agreement: both or neither."""
+    """Open an account and sign its agreement: both or neither.
+
+    ``text_version`` defaults to the newest published text (the bank app
+    shows that one)."""
+    if text_version is None:
+        versions = agreement_text_versions_in_force(business_date())
+        text_version = versions[0] if versions else ""
     # Agreement input first, so a bad amount is reported before anything else.
     _acceptance(accepted, text_version)
     _monthly_amount(monthly_amount, on=business_date())

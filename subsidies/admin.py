@@ -8,7 +8,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from accounts.admin import ReadOnlyAdmin
+from accounts.admin import IdSearchMixin, ReadOnlyAdmin
 from subsidies.models import SettlementRun, SubsidyAccount, SubsidyEvent
 from subsidies.reports import settlement_report_xlsx
 from subsidies.selectors import interest_statement, subsidy_summary
@@ -85,7 +85,8 @@ class SettlementRunAdmin(ReadOnlyAdmin):
 
 
 @admin.register(SubsidyAccount)
-class SubsidyAccountAdmin(ReadOnlyAdmin):
+class SubsidyAccountAdmin(IdSearchMixin, ReadOnlyAdmin):
+    id_hash_lookup = "depositor__id_number_hash"
     list_display = (
         "account_no",
         "depositor",

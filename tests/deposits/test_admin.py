@@ -6,6 +6,7 @@ from django.contrib.auth.models import Group
 from django.urls import reverse
 
 from deposits.models import Deposit, DepositAgreement
+from tests.adminforms import form_token, post_form
 
 pytestmark = pytest.mark.django_db
 
@@ -36,6 +37,7 @@ def test_clerk_signs_changes_and_records_a_deposit(
         "first_month": "2025-03-01",
         "channel": "counter",
         "text_version": "2025.1",
+        "form_token": form_token(client.get(sign_url)),
     }
     # Without acceptance the service refuses, and says so on the form.
     response = client.post(sign_url, form)
@@ -47,7 +49,9 @@ def test_clerk_signs_changes_and_records_a_deposit(
     assert agreement.actor == clerk and agreement.monthly_amount == Decimal("800")
 
     deposit_url = reverse("admin:deposits_fundaccount_deposit", args=[account.pk])
-    assert "2025-03" in client.get(deposit_url).content.decode()
+    page_html = client.get(deposit_url)
+    assert "2025-03" in page_html.content.decode()
+    token = form_token(page_html)
     response = client.post(
         deposit_url,
         {
@@ -55,6 +59,7 @@ def test_clerk_signs_changes_and_records_a_deposit(
             "months": "2",
             "amount": "1500.00",
             "paid_at": "2025-03-15 09:30",
+            "form_token": token,
         },
     )
     assert "1600.00" in response.content.decode()  # the expected amount is shown
@@ -66,6 +71,7 @@ def test_clerk_signs_changes_and_records_a_deposit(
             "months": "2",
             "amount": "1600.00",
             "paid_at": "2025-03-15 09:30",
+            "form_token": token,
         },
     )
     assert response.status_code == 302
@@ -75,7 +81,8 @@ def test_clerk_signs_changes_and_records_a_deposit(
     change_url = reverse(
         "admin:deposits_fundaccount_agreement_change", args=[account.pk]
     )
-    response = client.post(
+    response = post_form(
+        client,
         change_url,
         {
             "monthly_amount": "1000",

@@ -4,13 +4,14 @@ from django.core.management.base import BaseCommand, CommandParser
 from django.utils.translation import gettext as _
 
 from accounts.selectors import ledger_problems
+from core.inputs import ascii_int_arg
 
 
 class Command(BaseCommand):
     help = "Check every ledger invariant; exit 0 when all hold, 1 with the failures."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--limit", type=int, default=20)
+        parser.add_argument("--limit", type=ascii_int_arg, default=20)
 
     def handle(self, *args: Any, **options: Any) -> None:
         problems = ledger_problems(limit=options["limit"])

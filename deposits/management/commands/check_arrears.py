@@ -6,6 +6,7 @@ from django.utils.translation import gettext as _
 
 from core.clock import parse_month
 from core.exceptions import DomainError
+from core.inputs import ascii_int_arg
 
 
 class Command(BaseCommand):
@@ -16,7 +17,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--month", required=True, help="YYYY-MM")
-        parser.add_argument("--chunk-size", type=int, default=50_000)
+        parser.add_argument("--chunk-size", type=ascii_int_arg, default=50_000)
 
     def handle(self, *args: Any, **options: Any) -> None:
         from deposits.services import ArrearsSummary, check_arrears

@@ -5,6 +5,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import FundAccount
 from core.exceptions import DomainError
+from core.inputs import ascii_int_arg
 from ops.seed import SeedSummary, demo_data_seed
 
 
@@ -15,10 +16,10 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--accounts", type=int, default=200)
-        parser.add_argument("--months", type=int, default=18)
-        parser.add_argument("--seed", type=int, default=1)
-        parser.add_argument("--banks", type=int, default=4)
+        parser.add_argument("--accounts", type=ascii_int_arg, default=200)
+        parser.add_argument("--months", type=ascii_int_arg, default=18)
+        parser.add_argument("--seed", type=ascii_int_arg, default=1)
+        parser.add_argument("--banks", type=ascii_int_arg, default=4)
         parser.add_argument(
             "--if-empty",
             action="store_true",
@@ -31,10 +32,10 @@ class Command(BaseCommand):
             help="copy (PostgreSQL), orm (bulk_create), services (replay "
             "through the real services; small runs only).",
         )
-        parser.add_argument("--chunk-size", type=int, default=20_000)
+        parser.add_argument("--chunk-size", type=ascii_int_arg, default=20_000)
         parser.add_argument(
             "--workers",
-            type=int,
+            type=ascii_int_arg,
             default=None,
             help="Parallel writer connections (PostgreSQL; default 2).",
         )

@@ -5,6 +5,7 @@ from django.core.management.base import BaseCommand, CommandParser
 from django.utils.translation import gettext as _
 
 from core.exceptions import DomainError
+from core.inputs import ascii_int_arg
 from subsidies.models import SettlementRun
 
 
@@ -15,9 +16,9 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--year", type=int, required=True)
-        parser.add_argument("--workers", type=int, default=None)
-        parser.add_argument("--chunk-size", type=int, default=None)
+        parser.add_argument("--year", type=ascii_int_arg, required=True)
+        parser.add_argument("--workers", type=ascii_int_arg, default=None)
+        parser.add_argument("--chunk-size", type=ascii_int_arg, default=None)
         parser.add_argument(
             "--inline",
             action="store_true",
