@@ -37,6 +37,7 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "django_celery_beat",
     "simple_history",
     "core",
@@ -52,11 +53,13 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "core.middleware.SessionIdleTimeoutMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
@@ -131,8 +134,27 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "var" / "static"
+# WhiteNoise serves /static/ from STATIC_ROOT; production swaps in the manifest
+# storage, which needs collectstatic, so tests and the dev server keep this one.
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
 MEDIA_ROOT = BASE_DIR / "var" / "media"
 LOGIN_URL = "/admin/login/"
+# History is shown, never reverted (core.admin_base.ServiceOwnedHistoryAdmin
+# also refuses the POST, which simple-history accepts even with this set).
+SIMPLE_HISTORY_REVERT_DISABLED = True
+
+# Staff sessions: a working day at most, gone with the browser, and ended by
+# core.middleware.SessionIdleTimeoutMiddleware after this much inactivity.
+SESSION_COOKIE_AGE = 8 * 3600
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+SESSION_IDLE_TIMEOUT_SECONDS = env.int("SESSION_IDLE_TIMEOUT_SECONDS", default=30 * 60)
+# A CSRF cookie that ends with the browser, rather than CSRF_USE_SESSIONS:
+# keeping the token in the session would write a session row for every
+# anonymous visit to the login page.
+CSRF_COOKIE_AGE = None
 
 # Celery: with no broker configured, tasks run eagerly in-process.
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="")
@@ -164,20 +186,52 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "Yantai FE Housing Fund — Partner Bank API",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Swagger UI and Redoc from our own /static/ (drf-spectacular-sidecar), not
+    # a CDN: the docs page then runs no script a third party can change.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
+
+# Tracebacks (500 pages, error mails) hide personal-data fields by name.
+DEFAULT_EXCEPTION_REPORTER = "core.logging.PersonalDataExceptionReporter"
+DEFAULT_EXCEPTION_REPORTER_FILTER = "core.logging.PersonalDataExceptionReporterFilter"
 
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"mask_ids": {"()": "core.logging.MaskIdNumbersFilter"}},
+    "filters": {
+        "mask_ids": {"()": "core.logging.MaskIdNumbersFilter"},
+        "strip_query_strings": {"()": "core.logging.StripQueryStringFilter"},
+    },
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        # Django's own runserver format, kept for the handler replaced below.
+        "django.server": {
+            "()": "django.utils.log.ServerFormatter",
+            "format": "[{server_time}] {message}",
+            "style": "{",
+        },
     },
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
             "formatter": "plain",
             "filters": ["mask_ids"],
+        },
+        # Replaces Django's default django.server handler, which has no
+        # filters: admin searches put names and IDs in query strings.
+        "django.server": {
+            "class": "logging.StreamHandler",
+            "formatter": "django.server",
+            "filters": ["strip_query_strings", "mask_ids"],
+        },
+    },
+    "loggers": {
+        "django.server": {
+            "handlers": ["django.server"],
+            "level": "INFO",
+            "propagate": False,
         },
     },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},

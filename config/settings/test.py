@@ -25,3 +25,9 @@ CACHES = {
         "KEY_PREFIX": "test-" + os.environ.get("PYTEST_XDIST_WORKER", "main"),
     }
 }
+
+# Tests never run collectstatic: WhiteNoise finds files through the app
+# finders, looked up per request (no start-up scan, no warning about the
+# missing STATIC_ROOT).
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = True
