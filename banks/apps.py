@@ -11,6 +11,7 @@ class BanksConfig(AppConfig):
         from django.db.models.signals import post_delete, post_save
 
         from accounts.models import BankPartner
+        from banks.models import BankSigningPolicy
 
         def partner_changed(**_kwargs: object) -> None:
             from banks.bankgen import bank_generation_bump
@@ -33,4 +34,17 @@ class BanksConfig(AppConfig):
             sender=BankPartner,
             weak=False,
             dispatch_uid="bank-generation-del",
+        )
+        # The signing policy is cached with the partner's credentials.
+        post_save.connect(
+            partner_changed,
+            sender=BankSigningPolicy,
+            weak=False,
+            dispatch_uid="bank-generation-policy",
+        )
+        post_delete.connect(
+            partner_changed,
+            sender=BankSigningPolicy,
+            weak=False,
+            dispatch_uid="bank-generation-policy-del",
         )

@@ -63,8 +63,9 @@ class IdempotencyKey(models.Model):
 
 
 class ApiRequestLog(models.Model):
-    """One row per bank API request. Never holds a signature or a secret;
-    resident ID numbers in the path or body excerpt are masked."""
+    """One row per bank API request. Never holds a signature or a secret,
+    nor personal data: the body excerpt is masked field by field and the
+    path by pattern (banks.services.request_log_row)."""
 
     bank = models.ForeignKey(
         BankPartner,
@@ -81,7 +82,8 @@ class ApiRequestLog(models.Model):
     idempotency_key = models.CharField(_("idempotency key"), max_length=64, blank=True)
     error_code = models.CharField(_("error code"), max_length=40, blank=True)
     replayed = models.BooleanField(_("replayed"), default=False)
-    # Only kept for failed requests, to help a bank find its mistake.
+    # Only kept for failed requests, to help a bank find its mistake: the
+    # JSON body re-serialised with personal values masked, or a placeholder.
     body_excerpt = models.CharField(_("body excerpt"), max_length=300, blank=True)
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
 
@@ -189,3 +191,32 @@ class WebhookDelivery(models.Model):
                 fields=["event", "attempt"], name="webhook_attempt_unique"
             )
         ]
+
+
+class BankSigningPolicy(models.Model):
+    """Per-bank signing requirements beyond contract v1.
+
+    Kept here, beside the API that enforces it, rather than on BankPartner;
+    a bank without a row keeps the v1 defaults. A change bumps the bank
+    generation (banks.apps), so every worker applies it at once.
+    """
+
+    partner = models.OneToOneField(
+        BankPartner,
+        on_delete=models.CASCADE,
+        related_name="signing_policy",
+        verbose_name=_("partner bank"),
+    )
+    # Every POST must then be signed with X-Signature-Version: 2, which covers
+    # the Idempotency-Key; a v1 signature on a POST is a 401.
+    require_signed_idempotency_key = models.BooleanField(
+        _("require a signed Idempotency-Key"), default=False
+    )
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("bank signing policy")
+        verbose_name_plural = _("bank signing policies")
+
+    def __str__(self) -> str:
+        return str(self.partner_id)

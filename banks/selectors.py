@@ -3,11 +3,15 @@
 import base64
 import binascii
 import datetime as dt
+import hashlib
+import hmac
 import json
+import re
 import threading
 from dataclasses import dataclass
 from decimal import Decimal
 
+from django.conf import settings
 from django.db import connection
 from django.db.models import Count, Sum
 from django.utils import timezone
@@ -20,10 +24,17 @@ from accounts.models import (
     LedgerTransaction,
 )
 from banks.bankgen import bank_generation
-from banks.models import Consent, IdempotencyKey
+from banks.models import BankSigningPolicy, Consent, IdempotencyKey
 from core.clock import business_date
 from core.crypto import decrypt_text
+from core.inputs import NotAsciiError, ascii_digits_text
 from core.money import ZERO
+
+# Key ids are made as "bk_" + hex; anything that is not short printable ASCII
+# cannot be one and is refused before it reaches the database (a NUL, say,
+# which PostgreSQL text cannot even hold).
+KEY_ID_RE = re.compile(r"[\x21-\x7e]{1,64}")
+_ACCOUNT_NO_RE = re.compile(r"[0-9]{1,16}")
 
 _secret_lock = threading.Lock()
 # Decrypted secrets keyed by their ciphertext, so a rotated secret (new
@@ -32,10 +43,27 @@ _secret_cache: dict[str, str] = {}
 
 
 def bank_partner_for_key(key_id: str) -> BankPartner | None:
-    """The active partner with this key id, read from the database."""
-    if len(key_id) > 64:
+    """The active partner with this key id, read from the database, with its
+    signing policy (if it has one) in the same query."""
+    if not KEY_ID_RE.fullmatch(key_id):
         return None
-    return BankPartner.objects.filter(key_id=key_id, is_active=True).first()
+    return (
+        BankPartner.objects.select_related("signing_policy")
+        .filter(key_id=key_id, is_active=True)
+        .first()
+    )
+
+
+def requires_signed_idempotency_key(partner: BankPartner) -> bool:
+    """From a partner read with ``select_related("signing_policy")``."""
+    policy = getattr(partner, "signing_policy", None)  # None: no row
+    return bool(policy and policy.require_signed_idempotency_key)
+
+
+def signed_idempotency_key_required(partner: BankPartner) -> bool:
+    return BankSigningPolicy.objects.filter(
+        partner=partner, require_signed_idempotency_key=True
+    ).exists()
 
 
 def bank_secret(partner: BankPartner) -> str:
@@ -69,6 +97,7 @@ class BankCredentials:
     partner: BankPartner
     secret: str
     generation: str
+    require_signed_idempotency_key: bool = False
 
 
 _credentials_lock = threading.Lock()
@@ -89,7 +118,12 @@ def bank_credentials_load(key_id: str) -> BankCredentials | None:
         if partner is None:
             _credentials.pop(key_id, None)
             return None
-        entry = BankCredentials(partner, bank_secret(partner), generation or "")
+        entry = BankCredentials(
+            partner,
+            bank_secret(partner),
+            generation or "",
+            requires_signed_idempotency_key(partner),
+        )
         if not generation:
             _credentials.pop(key_id, None)  # cannot be validated: not kept
         else:
@@ -104,14 +138,30 @@ def bank_credentials_forget() -> None:
         _credentials.clear()
 
 
+def account_no_canonical(raw: object) -> str | None:
+    """An account number as stored (ASCII digits, at most 16), or ``None``.
+
+    ``str.isdigit`` would pass Arabic-Indic digits or a superscript; full-width
+    digits fold to ASCII like every typed number (core.inputs).
+    """
+    if not isinstance(raw, str) or len(raw) > 64:
+        return None
+    try:
+        text = ascii_digits_text(raw)
+    except NotAsciiError:
+        return None
+    return text if _ACCOUNT_NO_RE.fullmatch(text) else None
+
+
 def bank_account_get(*, bank: BankPartner, account_no: str) -> FundAccount | None:
     """The account if this bank services it; ``None`` for unknown *or* another
     bank's account, which the API answers alike (404)."""
-    if not account_no.isdigit() or len(account_no) > 16:
+    number = account_no_canonical(account_no)
+    if number is None:
         return None
     return (
         FundAccount.objects.select_related("depositor")
-        .filter(account_no=account_no, bank=bank)
+        .filter(account_no=number, bank=bank)
         .first()
     )
 
@@ -119,29 +169,31 @@ def bank_account_get(*, bank: BankPartner, account_no: str) -> FundAccount | Non
 def bank_account_ref(*, bank: BankPartner, account_no: str) -> FundAccount | None:
     """Like ``bank_account_get``, but only the id and number are loaded: for
     services that lock and read the row themselves (``deposit_post``)."""
-    if not account_no.isdigit() or len(account_no) > 16:
+    number = account_no_canonical(account_no)
+    if number is None:
         return None
     with connection.cursor() as cur:
         cur.execute(
             "SELECT id FROM accounts_fundaccount"
             " WHERE account_no = %s AND bank_id = %s",
-            [account_no, bank.pk],
+            [number, bank.pk],
         )
         row = cur.fetchone()
     if row is None:
         return None
-    account = FundAccount(id=row[0], account_no=account_no, bank_id=bank.pk)
+    account = FundAccount(id=row[0], account_no=number, bank_id=bank.pk)
     account._state.adding = False
     account._state.db = connection.alias
     return account
 
 
 def account_by_no(account_no: str) -> FundAccount | None:
-    if not account_no.isdigit() or len(account_no) > 16:
+    number = account_no_canonical(account_no)
+    if number is None:
         return None
     return (
         FundAccount.objects.select_related("depositor")
-        .filter(account_no=account_no)
+        .filter(account_no=number)
         .first()
     )
 
@@ -188,6 +240,10 @@ class InvalidCursor(ValueError):
     pass
 
 
+class InvalidDay(ValueError):
+    """A date the statement cannot cover (its end is past ``date.max``)."""
+
+
 @dataclass(frozen=True)
 class StatementItem:
     kind: str
@@ -209,25 +265,66 @@ class StatementPage:
 def _day_bounds(day: dt.date) -> tuple[dt.datetime, dt.datetime]:
     # Days are Asia/Shanghai calendar days (TIME_ZONE), whatever the server's.
     tz = timezone.get_default_timezone()
-    start = dt.datetime.combine(day, dt.time.min, tzinfo=tz)
-    return start, start + dt.timedelta(days=1)
+    try:
+        start = dt.datetime.combine(day, dt.time.min, tzinfo=tz)
+        end = start + dt.timedelta(days=1)
+        # The database compares in UTC: both ends must exist there too.
+        start.astimezone(dt.UTC), end.astimezone(dt.UTC)
+    except OverflowError:
+        raise InvalidDay(day) from None
+    return start, end
 
 
-def encode_cursor(posted_at: dt.datetime, pk: int) -> str:
-    raw = json.dumps([posted_at.isoformat(), pk]).encode()
+# Cursors are signed, bound to the bank and the day they page through: a
+# cursor is only ever one this API handed to this bank for this date, so a
+# forged position (an id past bigint, a timestamp that overflows) never
+# reaches a query, and one bank's cursor tells another nothing.
+_CURSOR_MAX_LENGTH = 200
+_CURSOR_MAC_BYTES = 16
+_PK_MAX = 2**63 - 1
+
+
+def _b64(raw: bytes) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str) -> tuple[dt.datetime, int]:
+def _cursor_mac(bank_id: int, day: dt.date, payload: str) -> str:
+    key = hashlib.sha256(
+        ("banks.statement-cursor:" + settings.SECRET_KEY).encode()
+    ).digest()
+    message = f"{bank_id}|{day.isoformat()}|{payload}".encode()
+    return _b64(hmac.new(key, message, hashlib.sha256).digest()[:_CURSOR_MAC_BYTES])
+
+
+def encode_cursor(
+    posted_at: dt.datetime, pk: int, *, bank_id: int, day: dt.date
+) -> str:
+    payload = _b64(json.dumps([posted_at.isoformat(), pk]).encode())
+    return f"{payload}.{_cursor_mac(bank_id, day, payload)}"
+
+
+def decode_cursor(
+    cursor: str, *, bank_id: int, day: dt.date
+) -> tuple[dt.datetime, int]:
+    if len(cursor) > _CURSOR_MAX_LENGTH or not cursor.isascii():
+        raise InvalidCursor(cursor)
+    payload, sep, mac = cursor.partition(".")
+    if not sep or not hmac.compare_digest(
+        mac.encode(), _cursor_mac(bank_id, day, payload).encode()
+    ):
+        raise InvalidCursor(cursor)
     try:
-        padded = cursor + "=" * (-len(cursor) % 4)
+        padded = payload + "=" * (-len(payload) % 4)
         stamp, pk = json.loads(base64.urlsafe_b64decode(padded.encode()))
         when = dt.datetime.fromisoformat(stamp)
-        if when.tzinfo is None or not isinstance(pk, int) or isinstance(pk, bool):
-            raise InvalidCursor(cursor)
-        return when, pk
     except (ValueError, TypeError, binascii.Error, UnicodeDecodeError) as exc:
         raise InvalidCursor(cursor) from exc
+    if when.tzinfo is None or not isinstance(pk, int) or isinstance(pk, bool):
+        raise InvalidCursor(cursor)
+    start, end = _day_bounds(day)
+    if not (start <= when < end and 0 < pk <= _PK_MAX):
+        raise InvalidCursor(cursor)
+    return when, pk
 
 
 def bank_statement(
@@ -236,7 +333,8 @@ def bank_statement(
     """The bank's postings whose posting time falls on ``day``, oldest first.
 
     Keyset pagination on (posted_at, id) so pages stay stable while postings
-    arrive; count and total always cover the whole day.
+    arrive; count and total always cover the whole day. ``InvalidDay`` or
+    ``InvalidCursor`` for input no page can answer.
     """
     start, end = _day_bounds(day)
     day_txns = LedgerTransaction.objects.filter(
@@ -247,7 +345,7 @@ def bank_statement(
         "posted_at", "id"
     )
     if cursor:
-        after_at, after_pk = decode_cursor(cursor)
+        after_at, after_pk = decode_cursor(cursor, bank_id=bank.pk, day=day)
         page = page.filter(posted_at__gte=after_at).exclude(
             posted_at=after_at, id__lte=after_pk
         )
@@ -264,7 +362,11 @@ def bank_statement(
         )
         for txn in rows
     ]
-    next_cursor = encode_cursor(rows[-1].posted_at, rows[-1].pk) if more else None
+    next_cursor = (
+        encode_cursor(rows[-1].posted_at, rows[-1].pk, bank_id=bank.pk, day=day)
+        if more
+        else None
+    )
     return StatementPage(
         day=day,
         count=totals["count"] or 0,

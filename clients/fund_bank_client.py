@@ -19,6 +19,12 @@ Standalone on purpose (needs only ``httpx``), so a bank can copy this file::
 Signature: hex HMAC-SHA256(secret, METHOD "\\n" PATH "\\n" TIMESTAMP "\\n"
 hex SHA-256(body)), PATH with its query string, GET bodies empty. The same
 scheme signs the webhooks the fund sends; ``verify_webhook`` checks them.
+
+``FundBankClient(..., sign_idempotency_key=True)`` opts into signature
+version 2: the header ``X-Signature-Version: 2`` is sent and the string to
+sign gets a fifth line, the Idempotency-Key (empty when there is none), so a
+captured signature cannot be replayed under another key. A bank the fund has
+set to require it must use it on every POST.
 """
 
 from __future__ import annotations
@@ -34,11 +40,23 @@ from urllib.parse import urlencode, urlsplit
 import httpx
 
 CLOCK_WINDOW_SECONDS = 300
+SIGNATURE_VERSION_HEADER = "X-Signature-Version"
 
 
-def sign(secret: str, method: str, path: str, timestamp: str, body: bytes) -> str:
+def sign(
+    secret: str,
+    method: str,
+    path: str,
+    timestamp: str,
+    body: bytes,
+    idempotency_key: str | None = None,
+) -> str:
+    """Version 1; version 2 when ``idempotency_key`` is given ("" for none)."""
     body_hash = hashlib.sha256(body).hexdigest()
-    message = "\n".join([method.upper(), path, timestamp, body_hash])
+    lines = [method.upper(), path, timestamp, body_hash]
+    if idempotency_key is not None:
+        lines.append(idempotency_key)
+    message = "\n".join(lines)
     return hmac.new(secret.encode(), message.encode(), hashlib.sha256).hexdigest()
 
 
@@ -49,13 +67,24 @@ def signed_headers(
     path: str,
     body: bytes = b"",
     timestamp: int | None = None,
+    *,
+    idempotency_key: str | None = None,
+    sign_idempotency_key: bool = False,
 ) -> dict[str, str]:
+    """The signing headers; with ``sign_idempotency_key`` also the
+    Idempotency-Key (when given) and ``X-Signature-Version: 2``."""
     ts = str(int(time.time()) if timestamp is None else timestamp)
-    return {
-        "X-Bank-Key": key_id,
-        "X-Timestamp": ts,
-        "X-Signature": sign(secret, method, path, ts, body),
-    }
+    headers = {"X-Bank-Key": key_id, "X-Timestamp": ts}
+    if sign_idempotency_key:
+        headers[SIGNATURE_VERSION_HEADER] = "2"
+        headers["X-Signature"] = sign(
+            secret, method, path, ts, body, idempotency_key or ""
+        )
+    else:
+        headers["X-Signature"] = sign(secret, method, path, ts, body)
+    if idempotency_key is not None:
+        headers["Idempotency-Key"] = idempotency_key
+    return headers
 
 
 def encode_body(data: Any) -> bytes:
@@ -75,7 +104,8 @@ def verify_webhook(
     lowered = {k.lower(): v for k, v in headers.items()}
     ts = lowered.get("x-timestamp", "")
     sent = lowered.get("x-signature", "")
-    if not ts.isdigit() or not sent:
+    # isdigit() alone would pass "²" and other scripts' digits.
+    if not (ts.isascii() and ts.isdigit()) or not sent:
         return False
     if abs((time.time() if now is None else now) - int(ts)) > CLOCK_WINDOW_SECONDS:
         return False
@@ -99,10 +129,12 @@ class FundBankClient:
         secret: str,
         timeout: float = 10.0,
         transport: httpx.BaseTransport | None = None,
+        sign_idempotency_key: bool = False,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.key_id = key_id
         self.secret = secret
+        self.sign_idempotency_key = sign_idempotency_key
         self._http = httpx.Client(
             base_url=self.base_url, timeout=timeout, transport=transport
         )
@@ -133,6 +165,9 @@ class FundBankClient:
         """Send one signed request. ``path`` starts with ``/api/v1/``."""
         if params:
             path = path + ("&" if "?" in path else "?") + urlencode(params)
+        # Signed as it goes on the wire: a non-ASCII path is percent-encoded
+        # (UTF-8) by httpx, and that is the target the server checks.
+        path = httpx.URL(path).raw_path.decode("ascii")
         if raw_body is not None:
             body = raw_body
         elif json_body is not None:
@@ -141,12 +176,17 @@ class FundBankClient:
             body = b""
         prefix = urlsplit(self.base_url).path.rstrip("/")
         headers = signed_headers(
-            self.key_id, self.secret, method, prefix + path, body, timestamp
+            self.key_id,
+            self.secret,
+            method,
+            prefix + path,
+            body,
+            timestamp,
+            idempotency_key=idempotency_key,
+            sign_idempotency_key=self.sign_idempotency_key,
         )
         if body:
             headers["Content-Type"] = "application/json"
-        if idempotency_key is not None:
-            headers["Idempotency-Key"] = idempotency_key
         headers.update(extra_headers or {})
         return self._http.request(method, path, content=body, headers=headers)
 

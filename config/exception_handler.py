@@ -42,9 +42,13 @@ def _flatten(detail: Any) -> list[str]:
 
 def api_exception_handler(exc: Exception, context: dict) -> Response | None:
     if isinstance(exc, DomainError):
-        return Response(
+        response = Response(
             error_body(exc.code, exc.message, exc.fields or None), status=exc.status
         )
+        retry_after = getattr(exc, "retry_after", None)
+        if retry_after:
+            response["Retry-After"] = str(int(retry_after) + 1)
+        return response
     if isinstance(exc, DjangoValidationError):
         if hasattr(exc, "message_dict"):
             fields = {k: [str(m) for m in v] for k, v in exc.message_dict.items()}

@@ -1,12 +1,15 @@
 """Partner bank API v1 (contract.md). Thin views: validate, call one service
 or selector, serialize. Errors leave through config.exception_handler."""
 
+import datetime as dt
 import logging
 import time
 from collections.abc import Callable
 from typing import Any
 
+from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.request import Request
@@ -22,7 +25,7 @@ from banks.api.authentication import (
     BankSignatureAuthentication,
     IsBankPartner,
 )
-from banks.api.fast import IDEMPOTENCY_KEY_RE, deposit_fast
+from banks.api.fast import deposit_fast
 from banks.api.serializers import (
     AccountOpenInputSerializer,
     AccountOpenOutputSerializer,
@@ -36,9 +39,12 @@ from banks.api.serializers import (
     parse_strict_date,
 )
 from banks.models import IdempotencyKey
+from banks.signing import IDEMPOTENCY_KEY_RE
 from config.exception_handler import error_body
+from config.parsers import parse_json_body
 from core.clock import business_date
 from core.exceptions import DomainError, NotFoundError, PermissionDeniedError
+from core.inputs import parse_ascii_int
 
 logger = logging.getLogger(__name__)
 
@@ -54,6 +60,7 @@ def account_not_found() -> NotFoundError:
 # Signed, throttled, logged; never a bare 500 page. (A comment, not a
 # docstring: drf-spectacular would print a docstring on every operation.)
 class BankAPIView(APIView):
+    schema = api_schema.BankAutoSchema()
     authentication_classes = [BankSignatureAuthentication]
     permission_classes = [IsBankPartner]
     throttle_classes = [BankRateThrottle]
@@ -93,9 +100,10 @@ class BankAPIView(APIView):
             code = ""
             if isinstance(data, dict) and isinstance(data.get("error"), dict):
                 code = str(data["error"].get("code", ""))
-            excerpt = ""
+            body: bytes = b""
+            unread: int | None = None
             if response.status_code >= 400 and request.method == "POST":
-                excerpt = request.body[:600].decode("utf-8", "replace")
+                body, unread = _body_for_log(request)
             services.api_request_log_create(
                 bank=bank if isinstance(bank, BankPartner) else None,
                 method=request.method or "",
@@ -105,7 +113,8 @@ class BankAPIView(APIView):
                 idempotency_key=request.META.get("HTTP_IDEMPOTENCY_KEY", "")[:64],
                 error_code=code,
                 replayed=response.get(REPLAY_HEADER) == "true",
-                body_excerpt=excerpt,
+                body_excerpt=body,
+                body_unread_bytes=unread,
                 completes=completes,
             )
         except Exception:  # noqa: BLE001 - logging must not fail the request
@@ -118,6 +127,18 @@ class BankAPIView(APIView):
                     status=completes.status,
                     body=completes.body,
                 )
+
+
+def _body_for_log(request: HttpRequest) -> tuple[bytes, int | None]:
+    """The raw body, or its declared size when it was too large to read."""
+    try:
+        return request.body, None
+    except RequestDataTooBig:
+        declared = request.META.get("CONTENT_LENGTH") or "0"
+        size = int(declared) if declared.isascii() and declared.isdigit() else 0
+        return b"", size
+    except Exception:  # noqa: BLE001 - the log row matters more than its excerpt
+        return b"", None
 
 
 def _idempotency_key(request: Request) -> str:
@@ -135,6 +156,18 @@ def _idempotency_key(request: Request) -> str:
     return key
 
 
+def validated_input(request: Request, serializer_class: type) -> dict[str, Any]:
+    """The body under the one acceptance rule (config.parsers, the fast
+    path's too), then the serializer. Called inside the idempotent work, so
+    its 400 is the key's first response like any other."""
+    payload = parse_json_body(
+        request._request.META.get("CONTENT_TYPE"), request._request.body
+    )
+    serializer = serializer_class(data=payload)
+    serializer.is_valid(raise_exception=True)
+    return dict(serializer.validated_data)
+
+
 def _replay(record: IdempotencyKey) -> Response:
     import json
 
@@ -145,57 +178,65 @@ def _replay(record: IdempotencyKey) -> Response:
     )
 
 
+def _reused(
+    record: IdempotencyKey, *, body_sha256: str, path: str, method: str
+) -> bool:
+    return (
+        record.body_sha256 != body_sha256
+        or record.path != path[:300]
+        or record.method != method
+    )
+
+
 def run_idempotent(
     view: BankAPIView, request: Request, key: str, work: Callable[[], Response]
 ) -> Response:
-    """Do ``work`` once per (bank, key); replay its response otherwise."""
+    """Do ``work`` once per (bank, key); replay its response otherwise.
+
+    The key's record is read before anything else about the request: a
+    replay answers what the first request answered even when this server
+    would now judge the body differently, and a body is parsed and validated
+    only inside ``work``, whose 400 is stored like any other answer. Only a
+    5xx gives the key back.
+    """
     bank: BankPartner = request.user
     auth: BankAuth = request.auth
     path = request._request.get_full_path()
     method = request.method or "POST"
+    record = selectors.idempotency_record(bank=bank, key=key)
     for _attempt in range(3):
-        claim = services.idempotency_claim(
-            bank=bank,
-            key=key,
-            method=method,
-            path=path,
-            body_sha256=auth.body_sha256,
-        )
-        if claim.claimed:
-            try:
-                response = work()
-            except Exception as exc:  # noqa: BLE001 - mapped to the contract body
-                response = view.handle_exception(exc)
-            if response.status_code >= 500:
-                services.idempotency_release(record_id=claim.record_id)
-            else:
-                # Stored by dispatch together with the request log (one round
-                # trip), before the response leaves the server.
-                view._idempotency_completion = services.IdempotencyCompletion(
-                    record_id=claim.record_id,
-                    status=response.status_code,
-                    body=response.data,
-                )
-            return response
-        record = IdempotencyKey.objects.filter(pk=claim.record_id).first()
         if record is None:
-            continue  # the first request failed and gave the key back
-        if (
-            record.body_sha256 != auth.body_sha256
-            or record.path != path[:300]
-            or record.method != method
-        ):
+            claim = services.idempotency_claim(
+                bank=bank,
+                key=key,
+                method=method,
+                path=path,
+                body_sha256=auth.body_sha256,
+            )
+            if claim.claimed:
+                return _claimed_work(view, claim.record_id, work)
+            record = IdempotencyKey.objects.filter(pk=claim.record_id).first()
+            if record is None:
+                continue  # the first request failed and gave the key back
+        if _reused(record, body_sha256=auth.body_sha256, path=path, method=method):
             raise DomainError(
                 _("This Idempotency-Key was used with a different request body."),
                 "idempotency_key_reused",
                 status=422,
             )
         if record.state != IdempotencyKey.State.DONE:
-            record = services.idempotency_wait(
+            if record.created_at < timezone.now() - dt.timedelta(
+                seconds=services.IDEMPOTENCY_LEASE_SECONDS
+            ):
+                record = None  # a crashed worker's lease: the claim takes it over
+                continue
+            waited = services.idempotency_wait(
                 record_id=record.pk, timeout=IDEMPOTENCY_WAIT_SECONDS
             )
-            if record is None:
+            if waited is None:
+                record = None  # the first request failed and gave the key back
                 continue
+            record = waited
         if record.state == IdempotencyKey.State.DONE:
             return _replay(record)
         break
@@ -204,6 +245,26 @@ def run_idempotent(
         "idempotency_key_in_progress",
         status=409,
     )
+
+
+def _claimed_work(
+    view: BankAPIView, record_id: int, work: Callable[[], Response]
+) -> Response:
+    try:
+        response = work()
+    except Exception as exc:  # noqa: BLE001 - mapped to the contract body
+        response = view.handle_exception(exc)
+    if response.status_code >= 500:
+        services.idempotency_release(record_id=record_id)
+    else:
+        # Stored by dispatch together with the request log (one round
+        # trip), before the response leaves the server.
+        view._idempotency_completion = services.IdempotencyCompletion(
+            record_id=record_id,
+            status=response.status_code,
+            body=response.data,
+        )
+    return response
 
 
 # --- accounts -------------------------------------------------------------------
@@ -219,12 +280,13 @@ class AccountOpenView(BankAPIView):
             201: AccountOpenOutputSerializer,
             400: api_schema.error(
                 "Invalid input: ID number, working age, amount range, month, "
-                "unknown industry, missing Idempotency-Key.",
+                "unknown industry, missing Idempotency-Key."
+                + api_schema.BODY_ERROR_DESCRIPTION,
                 "validation_error",
                 "invalid_id_number",
                 "age_not_allowed",
                 "amount_out_of_range",
-                "idempotency_key_missing",
+                *api_schema.BODY_ERROR_CODES,
             ),
             409: api_schema.error(
                 "The person already has an open or sealed account (here or, "
@@ -238,14 +300,12 @@ class AccountOpenView(BankAPIView):
     )
     def post(self, request: Request) -> Response:
         key = _idempotency_key(request)
-        serializer = AccountOpenInputSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        data = serializer.validated_data
-        return run_idempotent(self, request, key, lambda: self._open(request, data))
+        return run_idempotent(self, request, key, lambda: self._open(request))
 
-    def _open(self, request: Request, data: dict[str, Any]) -> Response:
+    def _open(self, request: Request) -> Response:
         from deposits.services import account_open_with_agreement
 
+        data = validated_input(request, AccountOpenInputSerializer)
         account, agreement = account_open_with_agreement(
             id_number=data["id_number"],
             name=data["name"],
@@ -382,13 +442,14 @@ class DepositCreateView(BankAPIView):
             400: api_schema.error(
                 "Invalid input: amount not monthly amount x months, gap before "
                 "first_month, months outside 1-12, paid_at after the business "
-                "date, malformed fields, missing Idempotency-Key.",
+                "date, malformed fields, missing Idempotency-Key."
+                + api_schema.BODY_ERROR_DESCRIPTION,
                 "validation_error",
                 "invalid_amount",
                 "month_gap",
                 "invalid_months",
                 "paid_at_in_future",
-                "idempotency_key_missing",
+                *api_schema.BODY_ERROR_CODES,
             ),
             404: api_schema.error(
                 "Unknown account, or serviced by another bank.", "account_not_found"
@@ -404,14 +465,12 @@ class DepositCreateView(BankAPIView):
     )
     def post(self, request: Request) -> Response:
         key = _idempotency_key(request)
-        serializer = DepositInputSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        data = serializer.validated_data
-        return run_idempotent(self, request, key, lambda: self._post(request, data))
+        return run_idempotent(self, request, key, lambda: self._post(request))
 
-    def _post(self, request: Request, data: dict[str, Any]) -> Response:
+    def _post(self, request: Request) -> Response:
         from deposits.services import deposit_post
 
+        data = validated_input(request, DepositInputSerializer)
         bank: BankPartner = request.user
         # Number and id only: deposit_post locks and reads the row itself.
         account = selectors.bank_account_ref(bank=bank, account_no=data["account_no"])
@@ -464,7 +523,10 @@ class StatementView(BankAPIView):
                 str,
                 OpenApiParameter.QUERY,
                 required=False,
-                description="Opaque; the previous page's next_cursor.",
+                description=(
+                    "Opaque; the previous page's next_cursor, valid only for "
+                    "the same bank and date."
+                ),
             ),
             OpenApiParameter(
                 "page_size",
@@ -477,7 +539,8 @@ class StatementView(BankAPIView):
         responses={
             200: StatementOutputSerializer,
             400: api_schema.error(
-                "Malformed date, cursor or page size.",
+                "Malformed or out-of-range date, a cursor this API did not "
+                "give this bank for this date, a page size outside 1-500.",
                 "invalid_date",
                 "invalid_cursor",
                 "invalid_page_size",
@@ -494,18 +557,32 @@ class StatementView(BankAPIView):
                 "invalid_date",
                 fields={"date": [_("A date must be written as YYYY-MM-DD.")]},
             ) from None
-        raw_size = request.query_params.get("page_size", "100")
-        if not raw_size.isdigit() or not 1 <= int(raw_size) <= 500:
+        try:
+            # ASCII (or full-width) digits only: "²" passes str.isdigit, then
+            # int() fails; "١٠" would pass both.
+            page_size = parse_ascii_int(
+                request.query_params.get("page_size", "100"),
+                field="page_size",
+                minimum=1,
+                maximum=500,
+            )
+        except DomainError:
             raise DomainError(
                 _("page_size must be a whole number from 1 to 500."),
                 "invalid_page_size",
                 fields={"page_size": [_("Must be a whole number from 1 to 500.")]},
-            )
+            ) from None
         cursor = request.query_params.get("cursor") or None
         try:
             page = selectors.bank_statement(
-                bank=request.user, day=day, cursor=cursor, page_size=int(raw_size)
+                bank=request.user, day=day, cursor=cursor, page_size=page_size
             )
+        except selectors.InvalidDay:
+            raise DomainError(
+                _("A date must be written as YYYY-MM-DD."),
+                "invalid_date",
+                fields={"date": [_("No statement covers this date.")]},
+            ) from None
         except selectors.InvalidCursor:
             raise DomainError(
                 _("The cursor is not one this API gave out."),

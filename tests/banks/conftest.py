@@ -7,7 +7,7 @@ server instead.
 
 import datetime as dt
 import itertools
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import httpx
@@ -58,6 +58,17 @@ def client_for(partner: Any, secret: str | None = None) -> FundBankClient:
         secret=secret if secret is not None else partner.plain_secret,
         transport=DjangoTestTransport(),
     )
+
+
+@pytest.fixture(autouse=True)
+def _no_failed_authentications() -> Iterator[None]:
+    """Failed-authentication counters outlive a test (Redis, per minute):
+    every test starts with none, or one test's 401s would lock out the next."""
+    from banks.bankgen import auth_failures_clear
+
+    auth_failures_clear()
+    yield
+    auth_failures_clear()
 
 
 @pytest.fixture

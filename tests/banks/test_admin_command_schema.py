@@ -151,7 +151,20 @@ def test_schema_and_docs(client: Client) -> None:
         deposit["responses"]
     )
     headers = [p["name"] for p in deposit["parameters"] if p["in"] == "header"]
-    assert headers == ["Idempotency-Key"]
+    assert headers == ["Idempotency-Key", "X-Signature-Version"]
+    version = next(p for p in deposit["parameters"] if p["name"] == headers[1])
+    assert not version.get("required", False)
+    assert version["schema"]["enum"] == ["1", "2"]
+    # Every bank operation documents the optional signing header.
+    for path, operations in paths.items():
+        for method, operation in operations.items():
+            names = [p["name"] for p in operation.get("parameters", [])]
+            assert "X-Signature-Version" in names, (method, path)
+    for code in ("bad_request", "body_too_large"):
+        assert code in deposit["responses"]["400"]["description"]
+    unauthorized = deposit["responses"]["401"]["description"]
+    assert "signature_version_invalid" in unauthorized
+    assert "idempotency_key_unsigned" in unauthorized
     schemes = doc["components"]["securitySchemes"]
     assert {s["name"] for s in schemes.values()} == {
         "X-Bank-Key",
@@ -159,6 +172,7 @@ def test_schema_and_docs(client: Client) -> None:
         "X-Signature",
     }
     assert "HMAC-SHA256" in schemes["BankKey"]["description"]
+    assert "X-Signature-Version: 2" in schemes["BankKey"]["description"]
     amount = doc["components"]["schemas"]["DepositInput"]["properties"]["amount"]
     assert amount["type"] == "string" and amount["pattern"].startswith("^")
     docs = client.get("/api/docs/")

@@ -22,7 +22,13 @@ from tests.banks.conftest import account_fields, client_for
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "15"))
 STATUS_COUNTS: Counter[int] = Counter()
-_SIGNING_HEADERS = {"x-bank-key", "x-timestamp", "x-signature", "idempotency-key"}
+_SIGNING_HEADERS = {
+    "x-bank-key",
+    "x-timestamp",
+    "x-signature",
+    "x-signature-version",
+    "idempotency-key",
+}
 _KEY_CHARS = set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-")
 
 

@@ -76,14 +76,23 @@ def test_error_responses_are_replayed_too(
 
 
 @pytest.mark.django_db
-def test_validation_errors_do_not_burn_the_key(
+def test_a_validation_error_is_the_keys_first_response(
     api: FundBankClient, open_via_api: Any
 ) -> None:
+    """Validation runs inside the claimed work: its 400 is stored and
+    replayed like any answer, and the key is then bound to that body."""
     no = open_via_api(api)
-    bad = api.post_deposit(idempotency_key="key-5", **deposit_fields(no, amount=800))
+    fields = deposit_fields(no, amount=800)
+    bad = api.post_deposit(idempotency_key="key-5", **fields)
     assert bad.status_code == 400
-    good = api.post_deposit(idempotency_key="key-5", **deposit_fields(no))
-    assert good.status_code == 201
+    again = api.post_deposit(idempotency_key="key-5", **fields)
+    assert (again.status_code, again.content) == (400, bad.content)
+    assert again.headers["Idempotent-Replayed"] == "true"
+    fixed = api.post_deposit(idempotency_key="key-5", **deposit_fields(no))
+    assert fixed.status_code == 422
+    assert error_code(fixed) == "idempotency_key_reused"
+    assert api.post_deposit(idempotency_key="key-6", **deposit_fields(no)).is_success
+    assert Deposit.objects.count() == 1
 
 
 @pytest.mark.django_db

@@ -102,4 +102,3 @@ def test_consent_validity_follows(open_account, bank, business_day) -> None:
     )
     business_day(dt.date(2025, 4, 1))
     assert consent_grant(depositor=person, bank=bank).expires_on == dt.date(2025, 5, 1)
-
