@@ -7,6 +7,7 @@ The generation is a random token replaced whenever a partner changes
 disk) simply yields a new token, which invalidates every process's cache.
 """
 
+import functools
 import hashlib
 import logging
 import secrets
@@ -89,17 +90,22 @@ def throttle_hit(bank_id: int, window: int) -> tuple[int | None, str | None]:
     return count, generation
 
 
-def _failure_keys(window: int, client_ip: str, key_id: str) -> list[str]:
+@functools.lru_cache(maxsize=4096)
+def _failure_key_stem(kind: str, value: str) -> str:
     # Hashed: both come from the request, and a key name must stay short and
-    # plain whatever a caller sends.
-    keys = []
-    for kind, value in (("ip", client_ip), ("key", key_id)):
-        if value:
-            digest = hashlib.sha256(value.encode("utf-8", "surrogatepass"))
-            keys.append(
-                f"{_AUTH_FAILURE_PREFIX}{kind}:{digest.hexdigest()[:24]}:{window}"
-            )
-    return keys
+    # plain whatever a caller sends. Cached: the same few banks and addresses
+    # call all day, and this runs on every request.
+    digest = hashlib.sha256(value.encode("utf-8", "surrogatepass"))
+    return f"{_AUTH_FAILURE_PREFIX}{kind}:{digest.hexdigest()[:24]}:"
+
+
+def _failure_keys(window: int, client_ip: str, key_id: str) -> list[str]:
+    """Cache keys of the address's and the key id's counters in ``window``."""
+    return [
+        f"{_failure_key_stem(kind, value)}{window}"
+        for kind, value in (("ip", client_ip), ("key", key_id))
+        if value
+    ]
 
 
 def _highest(values: list[Any]) -> int:

@@ -160,6 +160,62 @@ async def paced(
     return time.perf_counter() - started
 
 
+_TICK = os.sysconf("SC_CLK_TCK")
+
+
+def _cpu_by_group(pgid: int) -> tuple[float, float]:
+    """CPU seconds so far of the server's process group and of PostgreSQL.
+
+    Requests per second swing with what else the virtual machine's host is
+    doing; CPU spent per request on our side is what the code costs."""
+    app = db = 0.0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                raw = f.read()
+        except OSError:
+            continue
+        comm = raw[raw.index("(") + 1 : raw.rindex(")")]
+        fields = raw[raw.rindex(")") + 2 :].split()
+        used = (int(fields[11]) + int(fields[12])) / _TICK
+        if int(fields[2]) == pgid:
+            app += used
+        elif comm == "postgres":
+            db += used
+    return app, db
+
+
+def _steal() -> float:
+    """Jiffies the hypervisor gave to other guests (the 'steal' column)."""
+    with open("/proc/stat") as f:
+        return float(f.readline().split()[8])
+
+
+class CpuMeter:
+    def __init__(self, pgid: int) -> None:
+        self.pgid = pgid
+
+    def __enter__(self) -> "CpuMeter":
+        self.app0, self.db0 = _cpu_by_group(self.pgid)
+        self.steal0, self.wall0 = _steal(), time.perf_counter()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        app, db = _cpu_by_group(self.pgid)
+        self.app, self.db = app - self.app0, db - self.db0
+        wall = time.perf_counter() - self.wall0
+        self.steal_pct = 100 * (_steal() - self.steal0) / _TICK / (wall * 2)
+
+    def line(self, requests: int) -> str:
+        n = max(requests, 1)
+        return (
+            f"{'':<28} server CPU per request: app {1000 * self.app / n:.2f} ms, "
+            f"PostgreSQL {1000 * self.db / n:.2f} ms; steal {self.steal_pct:.0f}%"
+        )
+
+
 def _fmt(name: str, s: dict[str, Any]) -> str:
     return (
         f"{name:<28} {s['requests']:>7} req  {s['rps']:>8.1f} req/s  "
@@ -168,7 +224,9 @@ def _fmt(name: str, s: dict[str, Any]) -> str:
     )
 
 
-async def measure(args: argparse.Namespace, seed: dict[str, Any]) -> dict[str, Any]:
+async def measure(
+    args: argparse.Namespace, seed: dict[str, Any], pgid: int
+) -> dict[str, Any]:
     conc = args.concurrency
     conns = [
         Connection("127.0.0.1", args.port, seed["key_id"], seed["secret"])
@@ -189,19 +247,25 @@ async def measure(args: argparse.Namespace, seed: dict[str, Any]) -> dict[str, A
     await closed_loop(conns, 2.0, get, warm)
     out: dict[str, Any] = {}
     stats = Stats()
-    took = await closed_loop(conns, args.seconds, get, stats)
+    with CpuMeter(pgid) as cpu:
+        took = await closed_loop(conns, args.seconds, get, stats)
     out["get"] = stats.summary(took)
     print(_fmt("trivial signed GET", out["get"]), flush=True)
+    print(cpu.line(out["get"]["requests"]), flush=True)
     stats = Stats()
-    took = await closed_loop(conns, args.seconds, deposit, stats)
+    with CpuMeter(pgid) as cpu:
+        took = await closed_loop(conns, args.seconds, deposit, stats)
     out["deposit"] = stats.summary(took)
     out["deposit_results"] = stats.results
     print(_fmt("deposits (max)", out["deposit"]), flush=True)
+    print(cpu.line(out["deposit"]["requests"]), flush=True)
     stats = Stats()
-    took = await paced(conns, args.paced_rps, args.paced_seconds, deposit, stats)
+    with CpuMeter(pgid) as cpu:
+        took = await paced(conns, args.paced_rps, args.paced_seconds, deposit, stats)
     out["paced"] = stats.summary(took)
     out["paced_results"] = stats.results
     print(_fmt(f"deposits at {args.paced_rps:.0f}/s", out["paced"]), flush=True)
+    print(cpu.line(out["paced"]["requests"]), flush=True)
     for c in conns:
         await c.close()
     return out
@@ -308,7 +372,7 @@ def main() -> None:
             f"client: {args.concurrency} keep-alive connections",
             flush=True,
         )
-        out = asyncio.run(measure(args, seed))
+        out = asyncio.run(measure(args, seed, server.pid))
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
