@@ -34,11 +34,9 @@ from core.admin_base import (
     PostSearchMixin,
     ReadOnlyAdmin,
     ServiceOwnedHistoryAdmin,
-    form_errors,
     one_time_token,
-    run_once,
+    run_form_once,
 )
-from core.exceptions import DomainError
 
 __all__ = ["ReadOnlyAdmin", "FundAccountAdmin"]
 
@@ -273,13 +271,9 @@ class FundAccountAdmin(IdSearchMixin, ServiceOwnedHistoryAdmin):
                     reverse("admin:accounts_fundaccount_change", args=[account.pk]),
                 )
 
-            try:
-                done = run_once(request, token=data["form_token"], work=work)
-            except DomainError as exc:
-                form_errors(form, exc)
-            else:
-                if done is not None:
-                    return done
+            done = run_form_once(request, form, work)
+            if done is not None:
+                return done
         context = {
             **self.admin_site.each_context(request),
             "form": form,
@@ -313,13 +307,9 @@ class FundAccountAdmin(IdSearchMixin, ServiceOwnedHistoryAdmin):
                     reverse("admin:accounts_fundaccount_change", args=[account.pk]),
                 )
 
-            try:
-                done = run_once(request, token=data["form_token"], work=work)
-            except DomainError as exc:
-                form_errors(form, exc)
-            else:
-                if done is not None:
-                    return done
+            done = run_form_once(request, form, work)
+            if done is not None:
+                return done
         context = {
             **self.admin_site.each_context(request),
             "form": form,

@@ -191,3 +191,17 @@ def form_errors(form: forms.Form, exc: Any) -> None:
             placed = True
     if not placed:
         form.add_error(None, exc.message)
+
+
+def run_form_once(
+    request: HttpRequest, form: forms.Form, work: Callable[[], tuple[str, str]]
+) -> HttpResponse | None:
+    """``run_once`` for a valid form: a DomainError lands on the form (and
+    ``None`` comes back, so the view shows the form again)."""
+    from core.exceptions import DomainError
+
+    try:
+        return run_once(request, token=form.cleaned_data["form_token"], work=work)
+    except DomainError as exc:
+        form_errors(form, exc)
+        return None

@@ -19,9 +19,9 @@ from django.utils.translation import gettext_lazy
 
 from accounts.admin import FundAccountAdmin, ReadOnlyAdmin
 from accounts.models import FundAccount
-from core.admin_base import form_errors, one_time_token, run_once
+from core.admin_base import one_time_token, run_form_once
 from core.clock import business_date, format_month
-from core.exceptions import DomainError, field_error
+from core.exceptions import field_error
 from core.policy import policy_value
 from deposits.forms import AgreementChangeForm, AgreementSignForm, DepositRecordForm
 from deposits.grid import MonthState
@@ -131,15 +131,7 @@ class FundAccountDepositsAdmin(FundAccountAdmin):
     ) -> HttpResponse | None:
         """Run the form's service at most once per form token."""
         url = reverse("admin:accounts_fundaccount_change", args=[account.pk])
-        try:
-            return run_once(
-                request,
-                token=form.cleaned_data["form_token"],
-                work=lambda: (work(), url),
-            )
-        except DomainError as exc:
-            form_errors(form, exc)
-            return None
+        return run_form_once(request, form, lambda: (work(), url))
 
     def agreement_sign_view(self, request: HttpRequest, pk: int) -> HttpResponse:
         account = get_object_or_404(FundAccount, pk=pk)
