@@ -20,7 +20,6 @@ from accounts.models import (
     LedgerAccount,
     LedgerEntry,
     LedgerTransaction,
-    NationalAccountRecord,
 )
 from accounts.selectors import depositors_matching_id
 from accounts.services import (
@@ -74,8 +73,9 @@ class StatusChangeInline(admin.TabularInline):
         "to_status",
         "reason",
         "note",
+        "actor_kind",
         "actor",
-        "actor_label",
+        "actor_ref",
         "effective_on",
     )
     readonly_fields = fields
@@ -163,11 +163,10 @@ class FundAccountAdmin(IdSearchMixin, ServiceOwnedHistoryAdmin):
         "balance",
         "paid_through_month",
         "arrears_months",
-        "subsidy_status",
         "bank",
         "opened_on",
     )
-    list_filter = ("status", "subsidy_status", "channel", "bank", "kind")
+    list_filter = ("status", "channel", "bank", "kind")
     search_fields = ("account_no", "depositor__name")
     search_help_text = gettext_lazy("Account number, name or resident ID number")
     id_hash_lookup = "depositor__id_number_hash"
@@ -185,7 +184,6 @@ class FundAccountAdmin(IdSearchMixin, ServiceOwnedHistoryAdmin):
         "paid_through_month",
         "arrears_months",
         "last_deposit_on",
-        "subsidy_status",
         "subsidy_terminated_on",
         "transition_link",
     )
@@ -331,8 +329,9 @@ class AccountStatusChangeAdmin(ReadOnlyAdmin):
         "from_status",
         "to_status",
         "reason",
+        "actor_kind",
         "actor",
-        "actor_label",
+        "actor_ref",
         "effective_on",
         "created_at",
     )
@@ -380,12 +379,6 @@ class CreditFlagAdmin(ServiceOwnedHistoryAdmin):
             credit_flag_clear(flag=flag, actor=request.user)
 
     actions = ["clear_flags"]
-
-
-@admin.register(NationalAccountRecord)
-class NationalAccountRecordAdmin(ReadOnlyAdmin):
-    # Filled from the national platform's files, never by hand.
-    list_display = ("id_number_hash", "city", "kind", "is_active", "reported_on")
 
 
 @admin.register(IdNumberDisclosure)

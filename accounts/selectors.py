@@ -10,7 +10,6 @@ from django.db.models import QuerySet
 
 from accounts.models import AccountStatusChange, Depositor, FundAccount
 from core.crypto import decrypt_text, keyed_hash
-from core.money import ZERO, quantize_money
 
 
 def depositor_by_id_number(number: str) -> Depositor | None:
@@ -46,19 +45,9 @@ def status_history(account: FundAccount) -> QuerySet[AccountStatusChange]:
 
 def ledger_balance(account: FundAccount) -> Decimal:
     """The balance from the entries themselves (credits minus debits)."""
-    with connection.cursor() as cur:
-        cur.execute(
-            """
-            SELECT COALESCE(
-                SUM(CASE WHEN e.side = 'C' THEN e.amount ELSE -e.amount END), 0)
-            FROM accounts_ledgerentry e
-            JOIN accounts_ledgeraccount la ON la.id = e.ledger_account_id
-            WHERE la.fund_account_id = %s
-            """,
-            [account.pk],
-        )
-        (value,) = cur.fetchone()
-    return quantize_money(value or ZERO)
+    from accounts.ledger.balances import depositor_balance
+
+    return depositor_balance(account)
 
 
 def ledger_problems(limit: int = 20) -> list[str]:

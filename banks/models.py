@@ -65,7 +65,7 @@ class IdempotencyKey(models.Model):
 class ApiRequestLog(models.Model):
     """One row per bank API request. Never holds a signature or a secret,
     nor personal data: the body excerpt is masked field by field and the
-    path by pattern (banks.services.request_log_row)."""
+    path by pattern (banks.services.request_log.request_log_row)."""
 
     bank = models.ForeignKey(
         BankPartner,

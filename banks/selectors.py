@@ -21,7 +21,7 @@ from accounts.models import (
     Depositor,
     FundAccount,
     Industry,
-    LedgerTransaction,
+    LedgerEntry,
 )
 from banks.bankgen import bank_generation
 from banks.models import BankSigningPolicy, Consent, IdempotencyKey
@@ -233,7 +233,8 @@ def industries_active() -> list[dict[str, str]]:
 
 # --- statements -------------------------------------------------------------
 
-STATEMENT_KINDS = [LedgerTransaction.Kind.DEPOSIT]
+# Postings a bank sees on its statement, by ``LedgerTransaction.purpose``.
+STATEMENT_PURPOSES = ["deposit"]
 
 
 class InvalidCursor(ValueError):
@@ -337,30 +338,41 @@ def bank_statement(
     ``InvalidCursor`` for input no page can answer.
     """
     start, end = _day_bounds(day)
-    day_txns = LedgerTransaction.objects.filter(
-        bank=bank, kind__in=STATEMENT_KINDS, posted_at__gte=start, posted_at__lt=end
+    # The bank's own side of each posting (its settlement account's entry);
+    # what it is for and the bank's reference are on the transaction, so a
+    # statement reads the ledger alone, whatever table the posting came from.
+    day_entries = LedgerEntry.objects.filter(
+        ledger_account__bank=bank,
+        transaction__bank=bank,
+        transaction__purpose__in=STATEMENT_PURPOSES,
+        transaction__posted_at__gte=start,
+        transaction__posted_at__lt=end,
     )
-    totals = day_txns.aggregate(count=Count("id"), total=Sum("deposit__amount"))
-    page = day_txns.select_related("deposit", "fund_account").order_by(
-        "posted_at", "id"
-    )
+    totals = day_entries.aggregate(count=Count("id"), total=Sum("amount"))
+    page = day_entries.select_related(
+        "transaction", "transaction__fund_account"
+    ).order_by("transaction__posted_at", "transaction_id")
     if cursor:
         after_at, after_pk = decode_cursor(cursor, bank_id=bank.pk, day=day)
-        page = page.filter(posted_at__gte=after_at).exclude(
-            posted_at=after_at, id__lte=after_pk
+        page = page.filter(transaction__posted_at__gte=after_at).exclude(
+            transaction__posted_at=after_at, transaction_id__lte=after_pk
         )
-    rows = list(page[: page_size + 1])
-    more = len(rows) > page_size
-    rows = rows[:page_size]
+    entries = list(page[: page_size + 1])
+    more = len(entries) > page_size
+    rows = [entry.transaction for entry in entries[:page_size]]
     items = [
         StatementItem(
-            kind=txn.kind,
-            bank_txn_id=txn.deposit.bank_txn_id,
-            account_no=txn.fund_account.account_no if txn.fund_account else None,
-            amount=txn.deposit.amount,
-            posted_at=txn.posted_at,
+            kind=entry.transaction.purpose,
+            bank_txn_id=entry.transaction.external_ref,
+            account_no=(
+                entry.transaction.fund_account.account_no
+                if entry.transaction.fund_account
+                else None
+            ),
+            amount=entry.amount,
+            posted_at=entry.transaction.posted_at,
         )
-        for txn in rows
+        for entry in entries[:page_size]
     ]
     next_cursor = (
         encode_cursor(rows[-1].posted_at, rows[-1].pk, bank_id=bank.pk, day=day)

@@ -1,6 +1,7 @@
 """Seed the API load bench: one bank, N accounts with agreements (run by
-bench/api_load.py inside Django). Writes the credentials to a file, never
-to stdout."""
+bench/api_load.py inside Django), through the real services, stamped with
+this script as their actor. Writes the credentials to a file, never to
+stdout."""
 
 import datetime as dt
 import json
@@ -14,9 +15,12 @@ django.setup()
 
 from accounts.services import bank_partner_create  # noqa: E402
 from banks.services import bank_partner_update  # noqa: E402
+from core.actors import Actor  # noqa: E402
 from core.clock import business_date, month_start  # noqa: E402
 from deposits.services import account_open_with_agreement  # noqa: E402
 from tests.idgen import make_id  # noqa: E402
+
+ACTOR = Actor.system("api_bench_seed")
 
 
 def main(count: int, out_path: str) -> None:
@@ -27,11 +31,18 @@ def main(count: int, out_path: str) -> None:
 
     existing = BankPartner.objects.filter(code="BENCH").first()
     if existing is None:
-        partner, secret = bank_partner_create(code="BENCH", name="压测银行")
+        partner, secret = bank_partner_create(
+            code="BENCH", name="压测银行", actor=ACTOR
+        )
     else:  # a seed that stopped half-way: take the bank over with a new secret
-        partner, secret = existing, bank_partner_rotate_secret(partner=existing)
+        partner = existing
+        secret = bank_partner_rotate_secret(partner=existing, actor=ACTOR)
     bank_partner_update(
-        partner=partner, name=partner.name, webhook_url="", throttle_per_minute=10**9
+        partner=partner,
+        name=partner.name,
+        webhook_url="",
+        throttle_per_minute=10**9,
+        actor=ACTOR,
     )
     start_month = month_start(business_date())
     numbers = list(partner.accounts.order_by("id").values_list("account_no", flat=True))
@@ -51,6 +62,7 @@ def main(count: int, out_path: str) -> None:
                 monthly_amount=Decimal("800.00"),
                 cadence="monthly",
                 start_month=start_month,
+                actor=ACTOR,
             )
         except ConflictError:
             continue  # that person already has an account (--background)

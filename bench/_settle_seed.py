@@ -4,10 +4,13 @@ Depositors and fund accounts go in by COPY from Python (resident IDs are
 Fernet-encrypted and HMAC-hashed like the real opening service does; account
 numbers carry their Luhn digit); everything derived (ledger accounts,
 agreements, deposit transactions, both legs of each, Deposit rows) is
-generated inside PostgreSQL month by month, each month's legs in ONE insert so
-the ledger's balance trigger checks them. Ids are assigned explicitly:
-fund account = depositor = i, ledger account = LA_OFFSET + i, and the deposit
-transaction of month m (0..11) of account i = TXN_OFFSET + m * N + i.
+generated inside PostgreSQL month by month, one statement per month, each
+month's legs in ONE insert so the ledger's balance trigger checks them. The
+transactions come from ``accounts.ledger.sql`` (its columns and defaults:
+purpose ``deposit``, the bank transaction id as external reference, the
+actor), so they are the rows the posting service writes. Ids: fund account
+= depositor = agreement = i, ledger account = LA_OFFSET + i; a deposit and
+its legs take their transaction's id t (entries 2t - 1 and 2t).
 
 Semantics follow /work/notes/semantics.md: monthly cadence, first month
 2025-07, each deposit pays exactly one month of the agreement's amount on its
@@ -30,8 +33,9 @@ BULK_TABLES = (
     "deposits_deposit",
 )
 LA_OFFSET = 1000
-TXN_OFFSET = 1000
 FIRST_MONTH = dt.date(2025, 7, 1)
+# Who wrote the bench rows (ActorStamp columns).
+ACTOR_KIND, ACTOR_REF = "system", "bench_seed"
 MONTHS = 12
 AMOUNT_SQL = "(220 + mod({i} * 7919, 5575))"
 DAY_SQL = "(1 + mod({i} * 7 + {m} * 3, 28))"
@@ -59,11 +63,77 @@ def _copy(table: str, columns: list[str], rows: io.StringIO) -> None:
                 copy.write(data)
 
 
+def _month_sql(bank_ids: list[int], bank_la: list[int]) -> str:
+    """One month's deposits for every account in one statement: the
+    transactions (``accounts.ledger.sql``), both legs of each in one INSERT,
+    the Deposit rows."""
+    from accounts.ledger.sql import (
+        ENTRY_COPY_COLUMNS,
+        ENTRY_TABLE,
+        txn_insert_select,
+    )
+
+    def by_bank(account: str, ids: list[int]) -> str:
+        cases = " ".join(f"WHEN {k} THEN {ids[k]}" for k in range(3))
+        return f"CASE mod({account}, 3) {cases} END"
+
+    day = DAY_SQL.format(i="fa.id", m="%(m)s")
+    vd = f"(%(month)s::date + ({day} - 1)::int)"
+    txn = txn_insert_select(
+        {
+            "kind": "'deposit'",
+            "fund_account_id": "fa.id",
+            "bank_id": by_bank("fa.id", bank_ids),
+            "value_date": vd,
+            "posted_at": f"{vd} + time '10:00'",
+            "memo": "%(memo)s",
+            "actor_kind": "%(actor_kind)s",
+            "actor_ref": "%(actor_ref)s",
+            "purpose": "'deposit'",
+            "external_ref": _BANK_TXN_SQL,
+        },
+        "FROM accounts_fundaccount fa ORDER BY fa.id",
+        suffix="RETURNING id, fund_account_id AS fa, bank_id, value_date, external_ref",
+    )
+    amount = AMOUNT_SQL.format(i="t.fa")
+    return f"""
+        WITH txn AS ({txn}),
+        legs AS (
+            INSERT INTO {ENTRY_TABLE} ({", ".join(ENTRY_COPY_COLUMNS)})
+            SELECT 2 * t.id - 1, t.id, {by_bank("t.fa", bank_la)}, 'D', {amount},
+                   t.value_date
+            FROM txn t
+            UNION ALL
+            SELECT 2 * t.id, t.id, {LA_OFFSET} + t.fa, 'C', {amount}, t.value_date
+            FROM txn t
+        ),
+        dep AS (
+            INSERT INTO deposits_deposit
+                (id, amount, first_month, last_month, months, kind, value_date,
+                 paid_at, channel, bank_txn_id, created_at, bank_id,
+                 fund_account_id, ledger_transaction_id, agreement_id,
+                 actor_kind, actor_ref)
+            SELECT t.id, {amount}, %(month)s, %(month)s, 1, 'regular',
+                   t.value_date, t.value_date + time '10:00', 'bank_app',
+                   t.external_ref, t.value_date + time '10:00', t.bank_id, t.fa,
+                   t.id, t.fa, %(actor_kind)s, %(actor_ref)s
+            FROM txn t
+        )
+        SELECT count(*) FROM txn
+    """
+
+
+# The bank's transaction id of a month's deposit: unique per bank.
+_BANK_TXN_SQL = "'B' || to_char(%(month)s::date, 'YYYYMM') || '-' || fa.id"
+
+
 def seed(n: int, log: Callable[[str], None] = print) -> None:
     from accounts.idcard import mask_id_number
     from accounts.models import BankPartner, Industry
     from accounts.services import account_number_for, bank_partner_create
     from core.crypto import encrypt_text, keyed_hash
+    from deposits.services import CURRENT_AGREEMENT_TEXT_VERSION
+    from deposits.services.posting_sql import deposit_memo
     from tests.idgen import make_id
 
     t0 = time.monotonic()
@@ -101,7 +171,7 @@ def seed(n: int, log: Callable[[str], None] = print) -> None:
             fa.write(
                 f"{i}\t{account_number_for(i)}\tflexible\topen\t{amount * MONTHS}\t"
                 f"bank_app\tt\t{opened}\t\\N\t2026-06-01\t0\t{last_vd}\t"
-                f"not_yet_eligible\t\\N\t{bank_ids[i % 3]}\t{i}\n"
+                f"\\N\t{bank_ids[i % 3]}\t{i}\n"
             )
         _copy(
             "accounts_depositor",
@@ -138,7 +208,6 @@ def seed(n: int, log: Callable[[str], None] = print) -> None:
                 "paid_through",
                 "arrears_months",
                 "last_deposit_on",
-                "subsidy_status",
                 "subsidy_terminated_on",
                 "bank_id",
                 "depositor_id",
@@ -177,61 +246,34 @@ def seed(n: int, log: Callable[[str], None] = print) -> None:
             f"""
             INSERT INTO deposits_depositagreement
                 (id, version, monthly_amount, cadence, first_month, effective_month,
-                 channel, text_version, accepted_at, signed_at, fund_account_id)
+                 channel, text_version, accepted_at, signed_at, fund_account_id,
+                 actor_kind, actor_ref)
             SELECT id, 1, {AMOUNT_SQL.format(i=i)}, 'monthly', %s, %s, 'bank_app',
-                   '2025-01', opened_on + time '09:00', opened_on + time '09:00', id
+                   %s, opened_on + time '09:00', opened_on + time '09:00', id,
+                   %s, %s
             FROM accounts_fundaccount fa ORDER BY id
             """,
-            [FIRST_MONTH, FIRST_MONTH],
+            [
+                FIRST_MONTH,
+                FIRST_MONTH,
+                CURRENT_AGREEMENT_TEXT_VERSION,
+                ACTOR_KIND,
+                ACTOR_REF,
+            ],
         )
         log(f"  ledger accounts and agreements ({time.monotonic() - t0:.0f} s)")
+        month_sql = _month_sql(bank_ids, bank_la)
         for m in range(MONTHS):
             month = month_start(m)
-            day = DAY_SQL.format(i=i, m=m)
-            amount = AMOUNT_SQL.format(i=i)
-            bank_case = "CASE mod(fa.id, 3) " + " ".join(
-                f"WHEN {k} THEN {bank_ids[k]}" for k in range(3)
-            )
-            bank_la_case = "CASE mod(fa.id, 3) " + " ".join(
-                f"WHEN {k} THEN {bank_la[k]}" for k in range(3)
-            )
-            txn_id = f"({TXN_OFFSET} + {m} * {n} + fa.id)"
-            vd = f"(%(month)s::date + ({day} - 1)::int)"
             cur.execute(
-                f"""
-                INSERT INTO accounts_ledgertransaction
-                    (id, kind, fund_account_id, bank_id, value_date, posted_at, memo)
-                SELECT {txn_id}, 'deposit', fa.id, {bank_case} END, {vd},
-                       {vd} + time '10:00', ''
-                FROM accounts_fundaccount fa ORDER BY fa.id
-                """,
-                {"month": month},
-            )
-            cur.execute(
-                f"""
-                INSERT INTO accounts_ledgerentry
-                    (id, transaction_id, ledger_account_id, side, amount, value_date)
-                SELECT 2 * {txn_id} - 1, {txn_id}, {bank_la_case} END, 'D',
-                       {amount}, {vd}
-                FROM accounts_fundaccount fa
-                UNION ALL
-                SELECT 2 * {txn_id}, {txn_id}, {LA_OFFSET} + fa.id, 'C', {amount}, {vd}
-                FROM accounts_fundaccount fa
-                """,
-                {"month": month},
-            )
-            cur.execute(
-                f"""
-                INSERT INTO deposits_deposit
-                    (id, amount, first_month, last_month, months, kind, value_date,
-                     paid_at, channel, bank_txn_id, created_at, bank_id,
-                     fund_account_id, ledger_transaction_id, agreement_id)
-                SELECT {txn_id}, {amount}, %(month)s, %(month)s, 1, 'regular', {vd},
-                       {vd} + time '10:00', 'bank_app', '', {vd} + time '10:00',
-                       {bank_case} END, fa.id, {txn_id}, fa.id
-                FROM accounts_fundaccount fa ORDER BY fa.id
-                """,
-                {"month": month},
+                month_sql,
+                {
+                    "month": month,
+                    "m": m,
+                    "memo": deposit_memo(month, month),
+                    "actor_kind": ACTOR_KIND,
+                    "actor_ref": ACTOR_REF,
+                },
             )
             log(f"  month {month:%Y-%m} posted ({time.monotonic() - t0:.0f} s)")
         for _name, definition in deferred_indexes:

@@ -15,7 +15,8 @@ Measured in one process, one after the other, on the same copy:
    arrears_months`` over the same accounts (every row rewritten), rolled
    back, then VACUUM ANALYZE (untimed);
 3. re-check of the last month the seeder already checked (nothing should
-   change: the seeder simulates the same semantics; any change is printed);
+   change: the seeder simulates the same semantics; any change is printed,
+   and so is any seeded subsidy termination without its SubsidyEvent);
 4. the real monthly job: the business date moves to the 1st of the next
    month and check_arrears runs for the month just ended (arrears grow,
    accounts are sealed and cancelled), committed chunk by chunk;
@@ -96,6 +97,25 @@ def _copy(seed_db: str, run_db: str) -> None:
     )
     _psql("postgres", f'DROP DATABASE IF EXISTS "{run_db}"')
     _psql("postgres", f'CREATE DATABASE "{run_db}" TEMPLATE "{seed_db}"')
+
+
+def _terminations_without_event() -> int:
+    """Accounts whose subsidy_terminated_on no SubsidyEvent explains (untimed)."""
+    from django.db import connection
+
+    from accounts.models import SubsidyEvent
+
+    with connection.cursor() as cur:
+        cur.execute(
+            f"""
+            SELECT count(*) FROM accounts_fundaccount fa
+            WHERE fa.subsidy_terminated_on IS NOT NULL AND NOT EXISTS (
+                SELECT 1 FROM {SubsidyEvent._meta.db_table} e
+                WHERE e.fund_account_id = fa.id AND e.kind = 'terminated'
+                  AND e.occurred_on = fa.subsidy_terminated_on)
+            """
+        )
+        return cur.fetchone()[0]
 
 
 def main() -> None:
@@ -212,6 +232,11 @@ def main() -> None:
     print(
         "    consistency with seed_demo: "
         + ("OK, nothing changed" if changed == 0 else f"{changed} CHANGES")
+    )
+    unrecorded = _terminations_without_event()
+    print(
+        "    subsidy terminations: "
+        + ("each has its event" if unrecorded == 0 else f"{unrecorded} WITHOUT EVENT")
     )
 
     set_business_date(add_months(this_month, 1))

@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy
 from core.admin_base import ReadOnlyAdmin, ServiceOwnedHistoryAdmin, form_errors
 from core.exceptions import DomainError
 from core.models import (
+    AuditRecord,
     BusinessDateSetting,
     FormSubmission,
     OutboxEvent,
@@ -160,3 +161,11 @@ class FormSubmissionAdmin(ReadOnlyAdmin):
     list_display = ("created_at", "user", "path", "state", "result_message")
     list_filter = ("state",)
     list_select_related = ("user",)
+
+
+@admin.register(AuditRecord)
+class AuditRecordAdmin(ReadOnlyAdmin):
+    list_display = ("id", "at", "stream", "action", "actor_kind", "actor_ref")
+    list_filter = ("action", "actor_kind")
+    search_fields = ("stream", "object_id")
+    show_full_result_count = False

@@ -5,6 +5,37 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 
+class ActorKind(models.TextChoices):
+    STAFF = "staff", _("Staff")
+    DEPOSITOR = "depositor", _("Depositor")
+    BANK = "bank", _("Partner bank")
+    SYSTEM = "system", _("System")
+
+
+class ActorStamp(models.Model):
+    """Who made a row: ``core.actors.Actor`` stored in three columns."""
+
+    actor_kind = models.CharField(
+        _("actor kind"),
+        max_length=10,
+        choices=ActorKind.choices,
+        default=ActorKind.SYSTEM,
+    )
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("actor"),
+    )
+    # Bank code, depositor account number, or job name.
+    actor_ref = models.CharField(_("actor reference"), max_length=64, blank=True)
+
+    class Meta:
+        abstract = True
+
+
 class TimeStampedModel(models.Model):
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
@@ -154,3 +185,49 @@ class FormSubmission(models.Model):
     class Meta:
         verbose_name = _("form submission")
         verbose_name_plural = _("form submissions")
+
+
+class AuditRecord(models.Model):
+    """One entry of the hash-chained audit log (``core.audit``); append-only.
+
+    ``body`` is the canonical text the hash covers; the other columns repeat
+    parts of it for searching, and ``verify_audit`` checks they agree.
+    """
+
+    stream = models.CharField(_("stream"), max_length=64)
+    action = models.CharField(_("action"), max_length=64)
+    object_type = models.CharField(_("object type"), max_length=64, blank=True)
+    object_id = models.CharField(_("object id"), max_length=64, blank=True)
+    actor_kind = models.CharField(
+        _("actor kind"), max_length=10, choices=ActorKind.choices
+    )
+    actor_user_id = models.BigIntegerField(_("actor user id"), null=True, blank=True)
+    actor_ref = models.CharField(_("actor reference"), max_length=64, blank=True)
+    at = models.DateTimeField(_("at"))
+    body = models.TextField(_("record"))
+    prev_hash = models.CharField(_("previous hash"), max_length=64)
+    hash = models.CharField(_("hash"), max_length=64)
+
+    class Meta:
+        verbose_name = _("audit record")
+        verbose_name_plural = _("audit records")
+        indexes = [
+            models.Index(fields=["stream", "id"], name="audit_stream_idx"),
+            models.Index(fields=["object_type", "object_id"], name="audit_object_idx"),
+        ]
+
+
+class Role(models.Model):
+    """A counter role's English code and its group (``core.roles``)."""
+
+    code = models.CharField(_("code"), max_length=32, unique=True)
+    group = models.OneToOneField(
+        "auth.Group", on_delete=models.PROTECT, related_name="role"
+    )
+
+    class Meta:
+        verbose_name = _("role")
+        verbose_name_plural = _("roles")
+
+    def __str__(self) -> str:
+        return self.code

@@ -12,7 +12,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from core.clock import add_months, month_index, month_start
-from deposits.models import Cadence, Deposit, DepositAgreement, due_date
+from deposits.models import Deposit, DepositAgreement, due_date
+from deposits.rules import last_overdue_month_index  # noqa: F401 - part of the grid API
 
 
 class MonthState:
@@ -70,16 +71,6 @@ def arrears_as_of(
         count += 1
         month = add_months(month, 1)
     return count
-
-
-def last_overdue_month_index(cadence: str, as_of: dt.date) -> int:
-    """Index of the last month whose due date is before ``as_of`` (one cadence)."""
-    # A month's last day is before as_of exactly when the month is earlier.
-    prev = month_index(as_of) - 1
-    if cadence == Cadence.QUARTERLY:
-        # Back to the last month ending a calendar quarter (Mar, Jun, Sep, Dec).
-        prev -= (prev % 12 + 1) % 3
-    return prev
 
 
 def build_grid(

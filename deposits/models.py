@@ -1,6 +1,5 @@
 import datetime as dt
 
-from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -8,7 +7,8 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from accounts.models import BankPartner, FundAccount, LedgerTransaction
-from core.clock import add_months, month_end
+from core.clock import add_months
+from core.models import ActorStamp
 from core.money import MoneyField
 
 
@@ -19,9 +19,9 @@ class Cadence(models.TextChoices):
 
 def due_date(month: dt.date, cadence: str) -> dt.date:
     """Monthly: the month's last day; quarterly: the calendar quarter's last day."""
-    if cadence == Cadence.QUARTERLY:
-        return month_end(month.replace(month=(month.month - 1) // 3 * 3 + 3))
-    return month_end(month)
+    from deposits.rules import due_date as rule
+
+    return rule(month, cadence)
 
 
 class AgreementText(models.Model):
@@ -54,7 +54,7 @@ class AgreementText(models.Model):
         return f"{self.version} {self.title}"
 
 
-class DepositAgreement(models.Model):
+class DepositAgreement(ActorStamp):
     """A version of the deposit agreement (缴存协议). Changes are new versions.
 
     Months are stored as the first day of the month. A version applies from
@@ -80,14 +80,6 @@ class DepositAgreement(models.Model):
     text_version = models.CharField(_("agreement text version"), max_length=20)
     accepted_at = models.DateTimeField(_("accepted at"))
     signed_at = models.DateTimeField(_("signed at"), default=timezone.now)
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-        verbose_name=_("actor"),
-    )
     history = HistoricalRecords()
 
     class Meta:
@@ -124,7 +116,7 @@ class DepositAgreement(models.Model):
         return due_date(month, self.cadence)
 
 
-class Deposit(models.Model):
+class Deposit(ActorStamp):
     """One posted deposit: whole months, contiguous; one subsidy tranche.
 
     ``value_date`` is the ``paid_at`` date and drives interest and the
@@ -176,14 +168,6 @@ class Deposit(models.Model):
         on_delete=models.PROTECT,
         related_name="deposit",
         verbose_name=_("ledger transaction"),
-    )
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-        verbose_name=_("actor"),
     )
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
 

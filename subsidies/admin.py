@@ -9,9 +9,16 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from accounts.admin import IdSearchMixin, ReadOnlyAdmin
-from subsidies.models import SettlementRun, SubsidyAccount, SubsidyEvent
+from accounts.models import FundAccount, SubsidyEvent
+from deposits.admin import FundAccountDepositsAdmin
+from subsidies.models import SettlementRun, SubsidyAccount
 from subsidies.reports import settlement_report_xlsx
-from subsidies.selectors import interest_statement, subsidy_summary
+from subsidies.selectors import (
+    interest_statement,
+    subsidy_status_annotation,
+    subsidy_status_on,
+    subsidy_summary,
+)
 
 
 @admin.register(SettlementRun)
@@ -84,8 +91,37 @@ class SettlementRunAdmin(ReadOnlyAdmin):
         return response
 
 
+class SubsidyStatusFilter(admin.SimpleListFilter):
+    title = gettext_lazy("subsidy status")
+    parameter_name = "subsidy"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> Any:
+        return FundAccount.SubsidyStatus.choices
+
+    def queryset(self, request: HttpRequest, queryset: Any) -> Any:
+        if self.value() in FundAccount.SubsidyStatus.values:
+            return queryset.filter(subsidy_now=self.value())
+        return queryset
+
+
+class SubsidyStatusColumn:
+    """The derived subsidy status on the business date, one query per page."""
+
+    def get_queryset(self, request: HttpRequest) -> Any:
+        return (
+            super()  # type: ignore[misc]
+            .get_queryset(request)
+            .annotate(subsidy_now=subsidy_status_annotation())
+        )
+
+    @admin.display(description=gettext_lazy("subsidy status"))
+    def subsidy_status(self, obj: FundAccount) -> str:
+        value = getattr(obj, "subsidy_now", None) or subsidy_status_on(obj)
+        return str(FundAccount.SubsidyStatus(value).label)
+
+
 @admin.register(SubsidyAccount)
-class SubsidyAccountAdmin(IdSearchMixin, ReadOnlyAdmin):
+class SubsidyAccountAdmin(SubsidyStatusColumn, IdSearchMixin, ReadOnlyAdmin):
     id_hash_lookup = "depositor__id_number_hash"
     list_display = (
         "account_no",
@@ -95,7 +131,7 @@ class SubsidyAccountAdmin(IdSearchMixin, ReadOnlyAdmin):
         "subsidy_status",
         "subsidy_terminated_on",
     )
-    list_filter = ("subsidy_status", "status")
+    list_filter = (SubsidyStatusFilter, "status")
     search_fields = ("account_no",)
     list_select_related = ("depositor",)
     fields = (
@@ -131,3 +167,16 @@ class SubsidyEventAdmin(ReadOnlyAdmin):
     list_select_related = ("fund_account", "actor")
     list_filter = ("kind", "reason")
     search_fields = ("fund_account__account_no",)
+
+
+class FundAccountSubsidyAdmin(SubsidyStatusColumn, FundAccountDepositsAdmin):
+    """The counter's account list, with the subsidy status of today."""
+
+    list_display = (*FundAccountDepositsAdmin.list_display, "subsidy_status")
+    list_filter = (*FundAccountDepositsAdmin.list_filter, SubsidyStatusFilter)
+    readonly_fields = (*FundAccountDepositsAdmin.readonly_fields, "subsidy_status")
+    fields = (*FundAccountDepositsAdmin.fields, "subsidy_status")
+
+
+admin.site.unregister(FundAccount)
+admin.site.register(FundAccount, FundAccountSubsidyAdmin)

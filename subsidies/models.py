@@ -1,14 +1,14 @@
-from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import FundAccount
+from core.models import ActorStamp
 from core.money import MoneyField
 
 
-class SettlementRun(models.Model):
+class SettlementRun(ActorStamp):
     """One annual settlement (结息) per settlement date; its progress and totals.
 
     Counters move by F() updates in the same database transaction as the chunk
@@ -35,14 +35,6 @@ class SettlementRun(models.Model):
     subsidy_total = MoneyField(_("subsidy total"), default=0)
     started_at = models.DateTimeField(_("started at"), default=timezone.now)
     finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-        verbose_name=_("started by"),
-    )
 
     class Meta:
         verbose_name = _("settlement run")
@@ -117,70 +109,6 @@ class SettlementChunk(models.Model):
         indexes = [
             models.Index(fields=["run", "status", "seq"], name="chunk_run_status_idx")
         ]
-
-
-class SubsidyEvent(models.Model):
-    """Why and when an account's subsidy ended or stopped accruing."""
-
-    class Kind(models.TextChoices):
-        TERMINATED = "terminated", _("Terminated")
-        ACCRUAL_STOPPED = "accrual_stopped", _("Accrual stopped")
-
-    class Reason(models.TextChoices):
-        WITHDRAWAL = "withdrawal", _("Withdrawal")
-        LOAN_APPLICATION = "loan_application", _("Loan application")
-        ARREARS = "arrears", _("Arrears")
-        SEALING = "sealing", _("Sealing")
-        EXIT = "exit", _("Exit")
-        TRANSFER_OUT = "transfer_out", _("Transfer out")
-        CONVERSION = "conversion", _("Conversion to an employee account")
-        STAFF = "staff", _("Staff decision")
-
-    fund_account = models.ForeignKey(
-        FundAccount,
-        on_delete=models.PROTECT,
-        related_name="subsidy_events",
-        verbose_name=_("fund account"),
-    )
-    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
-    reason = models.CharField(_("reason"), max_length=20, choices=Reason.choices)
-    # The business day the event happened (not when it was recorded).
-    occurred_on = models.DateField(_("occurred on"))
-    note = models.CharField(_("note"), max_length=200, blank=True)
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-        verbose_name=_("actor"),
-    )
-    created_at = models.DateTimeField(_("created at"), default=timezone.now)
-
-    class Meta:
-        verbose_name = _("subsidy event")
-        verbose_name_plural = _("subsidy events")
-        ordering = ["fund_account_id", "occurred_on", "id"]
-
-
-class SubsidyAccrualStop(models.Model):
-    """Accrual stops on ``stopped_on`` (conversion to an employee account).
-
-    What accrued up to that day is still paid at the next settlement.
-    """
-
-    fund_account = models.OneToOneField(
-        FundAccount,
-        on_delete=models.PROTECT,
-        related_name="subsidy_accrual_stop",
-        verbose_name=_("fund account"),
-    )
-    stopped_on = models.DateField(_("stopped on"))
-    created_at = models.DateTimeField(_("created at"), default=timezone.now)
-
-    class Meta:
-        verbose_name = _("subsidy accrual stop")
-        verbose_name_plural = _("subsidy accrual stops")
 
 
 class SubsidyAccount(FundAccount):

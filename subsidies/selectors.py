@@ -13,11 +13,16 @@ from typing import Any
 from django.db.models import Max, Min, Sum
 from django.utils.translation import gettext as _
 
-from accounts.models import FundAccount, LedgerEntry, LedgerTransaction
+from accounts.models import (
+    FundAccount,
+    LedgerEntry,
+    LedgerTransaction,
+    SubsidyAccrualStop,
+)
 from core.clock import add_months, business_date
 from core.money import ZERO, quantize_money
 from core.policy import policy_value
-from subsidies.models import SettlementRun, SubsidyAccrualStop
+from subsidies.models import SettlementRun
 
 SubsidyStatus = FundAccount.SubsidyStatus
 SETTLEMENT_MONTH, SETTLEMENT_DAY = 6, 30
@@ -180,6 +185,147 @@ def _stopped_on(account: FundAccount) -> dt.date | None:
     )
 
 
+def _first_paid(account: FundAccount) -> dt.date | None:
+    from deposits.models import Deposit
+
+    return Deposit.objects.filter(fund_account=account).aggregate(
+        first=Min("value_date")
+    )["first"]
+
+
+@dataclass(frozen=True)
+class SubsidyWindow:
+    """When an account's subsidy runs: from the first tranche's eligibility
+    for ``years`` years, or less when accrual stopped (conversion)."""
+
+    start: dt.date | None
+    end: dt.date | None  # exclusive; None until a tranche was paid
+
+
+def subsidy_window(
+    first_paid: dt.date | None, *, wait: int, years: int
+) -> SubsidyWindow:
+    if first_paid is None:
+        return SubsidyWindow(None, None)
+    start = add_months(first_paid, wait)
+    return SubsidyWindow(start, add_months(start, 12 * years))
+
+
+def derive_subsidy_status(
+    *,
+    first_time: bool,
+    terminated_on: dt.date | None,
+    stopped_on: dt.date | None,
+    window: SubsidyWindow,
+    on: dt.date,
+) -> str:
+    """Rules section 6, from the account's facts on the day ``on``.
+
+    The one place the status is decided; ``SUBSIDY_STATUS_SQL`` is its
+    set-based twin (the tests hold them together).
+    """
+    if not first_time:
+        return SubsidyStatus.NOT_ELIGIBLE
+    ends = [d for d in (window.end, stopped_on) if d is not None]
+    ended_on = min(ends) if ends else None
+    if terminated_on is not None and terminated_on <= on:
+        if ended_on is None or terminated_on < ended_on:
+            return SubsidyStatus.TERMINATED
+    if ended_on is not None and ended_on <= on:
+        return SubsidyStatus.ENDED
+    if window.start is None or window.start > on:
+        return SubsidyStatus.NOT_YET_ELIGIBLE
+    return SubsidyStatus.ACCRUING
+
+
+# The same decision for many accounts in one statement. ``{fa}`` is the fund
+# account's table or alias, ``{first_paid}`` and ``{stopped}`` expressions
+# for its first deposit's value date and its accrual stop; the parameters
+# are %(on)s, %(wait)s and %(years)s.
+_W_START = "({first_paid} + make_interval(months => %(wait)s))::date"
+_W_END = f"({_W_START} + make_interval(years => %(years)s))::date"
+_ENDED_ON = f"LEAST({_W_END}, {{stopped}})"
+SUBSIDY_STATUS_SQL = f"""
+CASE
+    WHEN NOT {{fa}}.first_time THEN 'not_eligible'
+    WHEN {{fa}}.subsidy_terminated_on <= %(on)s
+         AND ({_ENDED_ON} IS NULL OR {{fa}}.subsidy_terminated_on < {_ENDED_ON})
+        THEN 'terminated'
+    WHEN {_ENDED_ON} <= %(on)s THEN 'ended'
+    WHEN {{first_paid}} IS NULL OR {_W_START} > %(on)s THEN 'not_yet_eligible'
+    ELSE 'accruing'
+END
+"""
+
+
+def _status_params(on: dt.date) -> dict[str, Any]:
+    return {
+        "on": on,
+        "wait": policy_value("subsidy_wait_months", on=on),
+        "years": policy_value("subsidy_years", on=on),
+    }
+
+
+def subsidy_status_annotation(on: dt.date | None = None) -> Any:
+    """The status on ``on`` as an annotation of a FundAccount queryset (the
+    admin lists and filters by it)."""
+    from django.db.models.expressions import RawSQL
+
+    day = on or business_date()
+    table = FundAccount._meta.db_table
+    sql = SUBSIDY_STATUS_SQL.format(
+        fa=table,
+        first_paid=(
+            "(SELECT MIN(d.value_date) FROM deposits_deposit d "
+            f"WHERE d.fund_account_id = {table}.id)"
+        ),
+        stopped=(
+            "(SELECT st.stopped_on FROM subsidies_subsidyaccrualstop st "
+            f"WHERE st.fund_account_id = {table}.id)"
+        ),
+    )
+    params = _status_params(day)
+    # RawSQL takes positional parameters.
+    for name in ("on", "wait", "years"):
+        sql = sql.replace(f"%({name})s", "%s")
+    order = [params[name] for name in _placeholder_order(SUBSIDY_STATUS_SQL)]
+    return RawSQL(sql, order)
+
+
+def _placeholder_order(template: str) -> list[str]:
+    import re
+
+    return re.findall(r"%\((on|wait|years)\)s", template)
+
+
+def subsidy_statuses(account_ids: list[int], on: dt.date) -> dict[int, str]:
+    """The status of each account on ``on``, in one query (lists, reports)."""
+    from django.db import connection
+
+    if not account_ids:
+        return {}
+    params = {"ids": list(account_ids), **_status_params(on)}
+    status = SUBSIDY_STATUS_SQL.format(
+        fa="fa", first_paid="fp.first_paid", stopped="st.stopped_on"
+    )
+    sql = f"""
+        SELECT fa.id, {status}
+        FROM accounts_fundaccount fa
+        LEFT JOIN subsidies_subsidyaccrualstop st ON st.fund_account_id = fa.id
+        LEFT JOIN LATERAL (
+            SELECT MIN(d.value_date) AS first_paid FROM deposits_deposit d
+            WHERE d.fund_account_id = fa.id
+        ) fp ON true
+        WHERE fa.id = ANY(%(ids)s)
+    """
+    if connection.vendor != "postgresql":
+        accounts = FundAccount.objects.filter(pk__in=account_ids)
+        return {a.pk: subsidy_status_on(a, on) for a in accounts}
+    with connection.cursor() as cur:
+        cur.execute(sql, params)
+        return dict(cur.fetchall())
+
+
 def subsidy_computation(
     account: FundAccount, *, period_end: dt.date
 ) -> SubsidyComputation:
@@ -193,40 +339,33 @@ def subsidy_computation(
     wait = policy_value("subsidy_wait_months", on=period_end)
     years = policy_value("subsidy_years", on=period_end)
     stopped = _stopped_on(account)
+    window = subsidy_window(_first_paid(account), wait=wait, years=years)
+    terminated = account.subsidy_terminated_on
     result = SubsidyComputation(
         account=account,
         period_start=start,
         period_end=period_end,
-        status=SubsidyStatus.NOT_YET_ELIGIBLE,
+        status=derive_subsidy_status(
+            first_time=account.first_time,
+            terminated_on=terminated,
+            stopped_on=stopped,
+            window=window,
+            on=period_end,
+        ),
         rate=rate,
         basis=basis,
+        window_start=window.start,
+        window_end=window.end,
         stopped_on=stopped,
     )
-    if not account.first_time:
-        result.status = SubsidyStatus.NOT_ELIGIBLE
+    if not account.first_time or window.start is None or window.end is None:
         return result
-    terminated = account.subsidy_terminated_on
-    if account.subsidy_status == SubsidyStatus.ENDED:
-        result.status = SubsidyStatus.ENDED
-    elif terminated is not None and terminated <= period_end:
-        result.status = SubsidyStatus.TERMINATED
-    first_paid = Deposit.objects.filter(fund_account=account).aggregate(
-        first=Min("value_date")
-    )["first"]
-    if first_paid is None:
-        return result
-    window_start = add_months(first_paid, wait)
-    window_end = add_months(window_start, 12 * years)
-    result.window_start, result.window_end = window_start, window_end
-    if result.status == SubsidyStatus.NOT_YET_ELIGIBLE and window_start <= period_end:
-        ended = window_end <= period_end or (stopped and stopped <= period_end)
-        result.status = SubsidyStatus.ENDED if ended else SubsidyStatus.ACCRUING
     # Terminated in this interest year or earlier: the whole period earns nothing.
     if terminated is not None and terminated <= closing:
         return result
     if account.status == FundAccount.Status.CLOSED:
         return result
-    accrual_end = min(d for d in (period_end, window_end, stopped) if d is not None)
+    accrual_end = min(d for d in (period_end, window.end, stopped) if d is not None)
     for dep_id, vd, amount in (
         Deposit.objects.filter(fund_account=account)
         .order_by("value_date", "id")
@@ -251,9 +390,20 @@ def subsidy_for_period(account: FundAccount, *, period_end: dt.date) -> Decimal:
 
 
 def subsidy_status_on(account: FundAccount, on: dt.date | None = None) -> str:
-    """The subsidy status as of ``on`` (default: the business date), live."""
+    """The subsidy status on ``on`` (default: the business date): what the
+    depositor and the bank are told, true on the day it is read."""
     day = on or business_date()
-    return subsidy_computation(account, period_end=day).status
+    return derive_subsidy_status(
+        first_time=account.first_time,
+        terminated_on=account.subsidy_terminated_on,
+        stopped_on=_stopped_on(account),
+        window=subsidy_window(
+            _first_paid(account),
+            wait=policy_value("subsidy_wait_months", on=day),
+            years=policy_value("subsidy_years", on=day),
+        ),
+        on=day,
+    )
 
 
 def subsidy_accrued_to_date(
@@ -342,7 +492,6 @@ class SettlementPreview:
     fund_account_id: int
     interest: Decimal
     subsidy: Decimal
-    subsidy_status: str
 
 
 def settlement_preview(
@@ -371,3 +520,25 @@ def settlement_preview(
 
 def settlement_run_for(settlement_date: dt.date) -> SettlementRun | None:
     return SettlementRun.objects.filter(settlement_date=settlement_date).first()
+
+
+def settlement_chunk_check(data: dict[str, Any]) -> str:
+    """The postings of a settlement chunk still match its audit record."""
+    from django.db import connection
+
+    from subsidies import settlement_sql
+
+    with connection.cursor() as cur:
+        cur.execute(
+            settlement_sql.CHUNK_DIGEST_SQL,
+            {"t": data["t"], "lo": data["lo"], "hi": data["hi"]},
+        )
+        count, first, last, digest = cur.fetchone()
+    if (count, first, last, digest) != (
+        data["count"],
+        data["first_txn"],
+        data["last_txn"],
+        data["digest"],
+    ):
+        return _("the settlement postings differ from what the chunk recorded")
+    return ""

@@ -13,6 +13,7 @@ import datetime as dt
 import os
 import socket
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -23,19 +24,15 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accounts import ledger
+from accounts import ledger, subsidy_state
 from accounts.models import FundAccount, LedgerTransaction
-from core.actors import actor_user
+from core.actors import Actor, as_actor
+from core.audit import audit_record
 from core.clock import business_date
 from core.exceptions import DomainError
 from core.money import ZERO
 from subsidies import settlement_sql
-from subsidies.models import (
-    SettlementChunk,
-    SettlementRun,
-    SubsidyAccrualStop,
-    SubsidyEvent,
-)
+from subsidies.models import SettlementChunk, SettlementRun
 from subsidies.selectors import (
     interest_for_period,
     previous_settlement_date,
@@ -44,8 +41,14 @@ from subsidies.selectors import (
     subsidy_computation,
 )
 
-SubsidyStatus = FundAccount.SubsidyStatus
 DEFAULT_CHUNK_SIZE = 10_000
+SETTLEMENT_CHUNK_ACTION = "settlement.chunk"
+
+
+def settlement_stream(settlement_date: dt.date, seq: int) -> str:
+    """One stream per chunk: chunks commit in parallel, and a stream's
+    appends are serialised (``core.audit``)."""
+    return f"settlement:{settlement_date.isoformat()}:{seq}"
 
 
 # --- Cut-short interest -----------------------------------------------------
@@ -80,69 +83,18 @@ def interest_post_to_date(
         fund_account=account,
         memo=_("Interest to %(date)s") % {"date": on.isoformat()},
         actor=actor,
+        purpose="interest_to_date",
     )
     account.refresh_from_db(fields=["balance"])
     return txn
 
 
-# --- Subsidy events -----------------------------------------------------------
-
-
-@transaction.atomic
-def subsidy_terminate(
-    *, account: FundAccount, on: dt.date, reason: str, actor: Any = None
-) -> FundAccount:
-    """End the subsidy from ``on``: that whole interest year and all later ones
-    earn nothing (what is already posted stays). Keeps the earliest date."""
-    if reason not in SubsidyEvent.Reason.values:
-        raise DomainError(
-            _("Unknown subsidy termination reason %(reason)s.") % {"reason": reason},
-            "invalid_choice",
-        )
-    locked = FundAccount.objects.select_for_update().get(pk=account.pk)
-    fields = []
-    if locked.subsidy_terminated_on is None or on < locked.subsidy_terminated_on:
-        locked.subsidy_terminated_on = on
-        fields.append("subsidy_terminated_on")
-    if locked.subsidy_status not in (SubsidyStatus.NOT_ELIGIBLE, SubsidyStatus.ENDED):
-        if locked.subsidy_status != SubsidyStatus.TERMINATED:
-            locked.subsidy_status = SubsidyStatus.TERMINATED
-            fields.append("subsidy_status")
-    if fields:
-        locked.save(update_fields=fields)
-    SubsidyEvent.objects.create(
-        fund_account=locked,
-        kind=SubsidyEvent.Kind.TERMINATED,
-        reason=reason,
-        occurred_on=on,
-        actor=actor_user(actor),
-    )
-    account.subsidy_terminated_on = locked.subsidy_terminated_on
-    account.subsidy_status = locked.subsidy_status
-    return locked
-
-
-@transaction.atomic
-def subsidy_stop_accrual(
-    *, account: FundAccount, on: dt.date, actor: Any = None
-) -> SubsidyAccrualStop:
-    """Conversion to an employee account: accrual stops on ``on``; what accrued
-    until then is paid at the next settlement."""
-    FundAccount.objects.select_for_update().filter(pk=account.pk).first()
-    stop, created = SubsidyAccrualStop.objects.get_or_create(
-        fund_account=account, defaults={"stopped_on": on}
-    )
-    if not created and on < stop.stopped_on:
-        stop.stopped_on = on
-        stop.save(update_fields=["stopped_on"])
-    SubsidyEvent.objects.create(
-        fund_account=account,
-        kind=SubsidyEvent.Kind.ACCRUAL_STOPPED,
-        reason=SubsidyEvent.Reason.CONVERSION,
-        occurred_on=on,
-        actor=actor_user(actor),
-    )
-    return stop
+# --- Subsidy events ----------------------------------------------------------
+#
+# One writer, on the accounts floor (deposits terminates the subsidy too);
+# the floors above call it through here.
+subsidy_terminate = subsidy_state.subsidy_terminate
+subsidy_accrual_stop = subsidy_state.subsidy_accrual_stop
 
 
 # --- The annual settlement -------------------------------------------------------
@@ -216,7 +168,7 @@ def settlement_run_start(
             settlement_date=settlement_date,
             defaults={
                 "period_start": previous_settlement_date(settlement_date),
-                "actor": actor_user(actor),
+                **as_actor(actor).stamp(),
             },
         )
         if created:
@@ -244,7 +196,26 @@ def _settle_chunk_sql(chunk: SettlementChunk, params: dict[str, Any]) -> ChunkRe
         if la_lo is None:
             return ChunkResult()
         cur.execute(settlement_sql.POST_SQL, {**args, "la_lo": la_lo, "la_hi": la_hi})
-        accounts, n_i, sum_i, n_s, sum_s, _legs, _upd = cur.fetchone()
+        (accounts, n_i, sum_i, n_s, sum_s, _legs, _upd, n, first, last, digest) = (
+            cur.fetchone()
+        )
+    if n:
+        # One record per chunk, with a digest of the postings it wrote.
+        audit_record(
+            stream=settlement_stream(params["t"], chunk.seq),
+            action=SETTLEMENT_CHUNK_ACTION,
+            obj=chunk,
+            actor=Actor.system("settle_year"),
+            data={
+                "t": params["t"].isoformat(),
+                "lo": chunk.first_account_id,
+                "hi": chunk.last_account_id,
+                "count": n,
+                "first_txn": first,
+                "last_txn": last,
+                "digest": digest,
+            },
+        )
     return ChunkResult(accounts, n_i, Decimal(sum_i), n_s, Decimal(sum_s))
 
 
@@ -290,14 +261,12 @@ def _settle_chunk_orm(chunk: SettlementChunk, run: SettlementRun) -> ChunkResult
                 value_date=t,
                 fund_account=account,
                 memo=memo % {"date": t.isoformat()},
+                purpose="settlement",
+                actor=Actor.system("settle_year"),
             )
             key = "i" if kind == LedgerTransaction.Kind.INTEREST else "s"
             result["n_" + key] += 1
             result["s_" + key] += amount
-        if computation.status != account.subsidy_status:
-            FundAccount.objects.filter(pk=account.pk).update(
-                subsidy_status=computation.status
-            )
     return ChunkResult(
         len(accounts), result["n_i"], result["s_i"], result["n_s"], result["s_s"]
     )
@@ -387,16 +356,43 @@ def settlement_work(*, run_id: int, hook: ChunkHook | None = None) -> int:
     return done
 
 
+def settlement_work_in_process(*, run_id: int, workers: int) -> int:
+    """Settle the run's chunks with ``workers`` threads of this process, each
+    on its own database connection (the embedded default, no broker).
+
+    The work of a chunk is one SQL statement, so a thread waits on
+    PostgreSQL, not on the interpreter: two threads keep two database
+    backends (both cores) busy, claiming chunks with SKIP LOCKED exactly as
+    Celery workers do. Inside an open transaction (a test's, SQLite) other
+    connections could not see the run, so it settles on this connection.
+    """
+    if workers <= 1 or connection.vendor != "postgresql" or connection.in_atomic_block:
+        return settlement_work(run_id=run_id)
+
+    def one_worker() -> int:
+        try:
+            return settlement_work(run_id=run_id)
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        done = sum(pool.map(lambda _i: one_worker(), range(workers)))
+    return done
+
+
 def settle_year(
     *,
     year: int,
     actor: Any = None,
     workers: int | None = None,
     chunk_size: int = DEFAULT_CHUNK_SIZE,
+    queue: str | None = None,
 ) -> SettlementRun:
     """Start (or resume) the settlement of 30 June ``year`` and hand the chunks
-    to ``workers`` Celery tasks. With eager Celery (embedded demo, tests) the
-    same worker loop runs in-process before this returns."""
+    to ``workers`` Celery tasks (on ``queue``, default the default queue).
+    Without a broker (eager Celery: the embedded default, tests) the same
+    worker loop runs in this process, ``workers`` threads at a time, before
+    this returns."""
     from subsidies.tasks import settlement_work as settlement_work_task
 
     run = settlement_run_start(year=year, actor=actor, chunk_size=chunk_size)
@@ -404,14 +400,15 @@ def settle_year(
         return run
     n = workers or getattr(settings, "SETTLEMENT_WORKERS", 2)
     if settings.CELERY_TASK_ALWAYS_EAGER:
-        settlement_work(run_id=run.pk)
+        settlement_work_in_process(run_id=run.pk, workers=n)
     else:
         from celery import group
 
+        options = {"queue": queue} if queue else {}
         transaction.on_commit(
-            lambda: group(
-                settlement_work_task.s(run.pk) for _ in range(n)
-            ).apply_async()
+            lambda: group(settlement_work_task.s(run.pk) for _ in range(n)).apply_async(
+                **options
+            )
         )
     run.refresh_from_db()
     return run

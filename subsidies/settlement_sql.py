@@ -15,6 +15,12 @@ Interest: the carried-over balance is the locked cached balance less every
 entry dated after the period start, so only the period's entries are read.
 """
 
+from accounts.ledger.sql import (
+    ACCOUNT_TABLE,
+    entries_insert,
+    txn_insert_select,
+)
+
 CHUNK_LOCK_SQL = """
 SELECT count(*) FROM (
     SELECT 1 FROM accounts_fundaccount
@@ -36,8 +42,7 @@ WHERE fund_account_id BETWEEN %(lo)s AND %(hi)s
 CALC_CTES = """
 acc AS (
     SELECT fa.id AS fa_id, la.id AS la_id, fa.balance, fa.status, fa.first_time,
-           fa.subsidy_terminated_on AS term_on, fa.subsidy_status,
-           st.stopped_on
+           fa.subsidy_terminated_on AS term_on, st.stopped_on
     FROM accounts_fundaccount fa
     JOIN accounts_ledgeraccount la ON la.fund_account_id = fa.id
     LEFT JOIN subsidies_subsidyaccrualstop st ON st.fund_account_id = fa.id
@@ -81,7 +86,6 @@ tr AS (
     WHERE d.fund_account_id BETWEEN %(lo)s AND %(hi)s
       AND d.value_date <= %(vd_max)s
       AND a.first_time AND a.status <> 'closed'
-      AND a.subsidy_status <> 'ended'
 ),
 win AS (
     SELECT fa_id, MIN(elig) AS w_start,
@@ -111,21 +115,10 @@ calc AS (
                         * LEAST(%(t)s::date - a.s, %(basis)s)
                     + COALESCE(m.product, 0)) / %(basis)s, 2)
            END AS interest,
-           COALESCE(ROUND(%(rate_s)s * sb.product / %(basis)s, 2), 0) AS subsidy,
-           CASE
-               WHEN NOT a.first_time THEN 'not_eligible'
-               WHEN a.subsidy_status IN ('not_eligible', 'ended')
-                   THEN a.subsidy_status
-               WHEN a.term_on IS NOT NULL AND a.term_on <= %(t)s THEN 'terminated'
-               WHEN w.w_start IS NULL OR w.w_start > %(t)s THEN 'not_yet_eligible'
-               WHEN w.w_end <= %(t)s OR a.stopped_on <= %(t)s THEN 'ended'
-               ELSE 'accruing'
-           END AS new_status,
-           a.subsidy_status AS old_status
+           COALESCE(ROUND(%(rate_s)s * sb.product / %(basis)s, 2), 0) AS subsidy
     FROM acc2 a
     LEFT JOIN mov m USING (fa_id)
     LEFT JOIN sub sb USING (fa_id)
-    LEFT JOIN win w USING (fa_id)
 )
 """
 
@@ -133,14 +126,60 @@ PREVIEW_SQL = (
     "WITH "
     + CALC_CTES
     + """
-SELECT fa_id, interest, subsidy, new_status FROM calc ORDER BY fa_id
+SELECT fa_id, interest, subsidy FROM calc ORDER BY fa_id
 """
+)
+
+# What the audit record of a chunk covers: the chunk's settlement postings,
+# each as "txn id:account id:kind:amount", in id order. The posting
+# statement computes it over the rows it wrote; ``verify_audit`` recomputes
+# it over the rows that are in the ledger now.
+_DIGEST = """
+    count(*),
+    COALESCE(min(id), 0),
+    COALESCE(max(id), 0),
+    encode(sha256(convert_to(COALESCE(string_agg(
+        id || ':' || fa_id || ':' || kind || ':' || amount::text,
+        chr(10) ORDER BY id), ''), 'UTF8')), 'hex')
+"""
+CHUNK_DIGEST_SQL = f"""
+SELECT {_DIGEST} FROM (
+    SELECT t.id, t.fund_account_id AS fa_id, t.kind, e.amount
+    FROM accounts_ledgertransaction t
+    JOIN accounts_ledgerentry e ON e.transaction_id = t.id AND e.side = 'C'
+    WHERE t.purpose = 'settlement' AND t.value_date = %(t)s
+      AND t.fund_account_id BETWEEN %(lo)s AND %(hi)s
+) rows
+"""
+
+_TXN_INSERT = txn_insert_select(
+    {
+        "kind": "kind",
+        "fund_account_id": "fa_id",
+        "value_date": "%(t)s",
+        "memo": "CASE kind WHEN 'interest' THEN %(memo_i)s ELSE %(memo_s)s END",
+        "purpose": "'settlement'",
+        "actor_ref": "'settle_year'",
+    },
+    "FROM post ORDER BY fa_id, kind",
+    suffix="""ON CONFLICT (fund_account_id, kind, value_date)
+        WHERE kind IN ('interest', 'subsidy')
+        DO NOTHING
+    RETURNING id, fund_account_id, kind""",
+)
+_LEGS_INSERT = entries_insert(
+    """SELECT id, CASE kind WHEN 'interest' THEN %(int_la)s ELSE %(sub_la)s END,
+           'D', amount, %(t)s
+    FROM posted
+    UNION ALL
+    SELECT id, la_id, 'C', amount, %(t)s FROM posted""",
+    returning="1",
 )
 
 POST_SQL = (
     "WITH "
     + CALC_CTES
-    + """,
+    + f""",
 post AS (
     SELECT fa_id, la_id, 'interest' AS kind, interest AS amount
     FROM calc WHERE interest > 0
@@ -148,17 +187,7 @@ post AS (
     SELECT fa_id, la_id, 'subsidy', subsidy FROM calc WHERE subsidy > 0
 ),
 txn AS (
-    INSERT INTO accounts_ledgertransaction
-        (kind, fund_account_id, bank_id, value_date, posted_at, memo, actor_id,
-         reverses_id)
-    SELECT kind, fa_id, NULL, %(t)s, now(),
-           CASE kind WHEN 'interest' THEN %(memo_i)s ELSE %(memo_s)s END,
-           NULL, NULL
-    FROM post ORDER BY fa_id, kind
-    ON CONFLICT (fund_account_id, kind, value_date)
-        WHERE kind IN ('interest', 'subsidy')
-        DO NOTHING
-    RETURNING id, fund_account_id, kind
+    {_TXN_INSERT}
 ),
 posted AS (
     SELECT x.id, x.fund_account_id AS fa_id, x.kind, p.la_id, p.amount
@@ -166,25 +195,16 @@ posted AS (
 ),
 legs AS (
     -- Both legs of every new transaction in this ONE insert.
-    INSERT INTO accounts_ledgerentry
-        (transaction_id, ledger_account_id, side, amount, value_date)
-    SELECT id, CASE kind WHEN 'interest' THEN %(int_la)s ELSE %(sub_la)s END,
-           'D', amount, %(t)s
-    FROM posted
-    UNION ALL
-    SELECT id, la_id, 'C', amount, %(t)s FROM posted
-    RETURNING 1
+    {_LEGS_INSERT}
 ),
 moved AS (
     SELECT fa_id, SUM(amount) AS amount FROM posted GROUP BY fa_id
 ),
 upd AS (
-    UPDATE accounts_fundaccount fa
-    SET balance = fa.balance + COALESCE(mv.amount, 0),
-        subsidy_status = c.new_status
-    FROM calc c LEFT JOIN moved mv USING (fa_id)
-    WHERE fa.id = c.fa_id AND fa.id BETWEEN %(lo)s AND %(hi)s
-      AND (mv.amount IS NOT NULL OR c.new_status <> c.old_status)
+    UPDATE {ACCOUNT_TABLE} fa
+    SET balance = fa.balance + mv.amount
+    FROM moved mv
+    WHERE fa.id = mv.fa_id AND fa.id BETWEEN %(lo)s AND %(hi)s
     RETURNING 1
 )
 SELECT
@@ -194,7 +214,9 @@ SELECT
     (SELECT count(*) FROM posted WHERE kind = 'subsidy'),
     (SELECT COALESCE(SUM(amount), 0) FROM posted WHERE kind = 'subsidy'),
     (SELECT count(*) FROM legs),
-    (SELECT count(*) FROM upd)
+    (SELECT count(*) FROM upd),
+    digest.*
+FROM (SELECT {_DIGEST} FROM posted) digest
 """
 )
 

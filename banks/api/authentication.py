@@ -111,12 +111,31 @@ def authenticate_bank(http_request: HttpRequest) -> tuple[BankPartner, BankAuth]
     return result
 
 
+def client_address(request: HttpRequest) -> str:
+    """The caller's address for the failed-signature lockout.
+
+    Behind the TLS proxy every bank arrives from the proxy's address, and a
+    lockout keyed on it would shut every bank out; when the connecting
+    address is one of ``TRUSTED_PROXIES`` the proxy's X-Forwarded-For (its
+    last entry, the one the proxy itself appended) names the caller.
+    """
+    from django.conf import settings
+
+    remote = request.META.get("REMOTE_ADDR", "") or ""
+    if remote and remote in getattr(settings, "TRUSTED_PROXIES", ()):
+        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
+        last = forwarded.rsplit(",", 1)[-1].strip()
+        if last:
+            return last[:64]
+    return remote
+
+
 def _authenticate(request: HttpRequest) -> tuple[BankPartner, BankAuth]:
     # Real clock on purpose: the business date may be moved in tests.
     now = time.time()
     window = int(now // 60)
     guard = {
-        "client_ip": request.META.get("REMOTE_ADDR", "") or "",
+        "client_ip": client_address(request),
         "key_id": request.META.get("HTTP_X_BANK_KEY", "") or "",
     }
     try:

@@ -20,6 +20,9 @@ SECRET_KEY = env.str(
 )
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
+# Addresses of the TLS proxy in front: the bank API then reads the caller's
+# address from the proxy's X-Forwarded-For (failed-signature lockout).
+TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
 
 # Resident ID numbers: Fernet keys (first encrypts, all decrypt, for rotation)
 # and a separate HMAC key for the lookup/uniqueness column. Outside production
@@ -41,6 +44,7 @@ INSTALLED_APPS = [
     "django_celery_beat",
     "simple_history",
     "core",
+    "national",
     "accounts",
     "deposits",
     "subsidies",

@@ -32,6 +32,7 @@ from ops.seed import pools
 from ops.seed.plan import PersonPlan, Planner, SeedContext
 from ops.seed.replay import MAX_REPLAY_PEOPLE, ServiceWriter
 from ops.seed.writers import (
+    SEED_ACTOR,
     SHANGHAI,
     TABLES,
     ChunkCounts,
@@ -49,6 +50,7 @@ class SeedSummary:
     accounts: int = 0
     deposits: int = 0
     status_changes: int = 0
+    subsidy_events: int = 0
     amount: int = 0  # whole yuan deposited (= balances: nothing is withdrawn)
     by_status: dict[str, int] = field(default_factory=dict)
     banks_created: list[tuple[str, str, str]] = field(default_factory=list)
@@ -72,7 +74,7 @@ def demo_banks_ensure(*, count: int) -> list[tuple[str, str, str]]:
     for code, name, _weight in pools.BANKS[: max(1, min(count, len(pools.BANKS)))]:
         if BankPartner.objects.filter(code=code).exists():
             continue
-        partner, secret = bank_partner_create(code=code, name=name)
+        partner, secret = bank_partner_create(code=code, name=name, actor=SEED_ACTOR)
         created.append((partner.code, partner.key_id, secret))
     return created
 
@@ -112,7 +114,7 @@ def _check_runs_record(planner: Planner, ctx: SeedContext) -> None:
                 subsidy_terminated=terminated,
                 sealed=sealed,
                 cancelled=cancelled,
-                actor_label="seed_demo",
+                actor_label=SEED_ACTOR.ref,
             )
         )
     ArrearsCheckRun.objects.bulk_create(runs)
@@ -136,7 +138,9 @@ def demo_data_seed(
     Deterministic for a seed, a business date and an empty database (ids
     included: they are drawn in chunk order). Nothing goes through the
     posting services: rows are written directly with the state those
-    services and the monthly arrears check would have produced.
+    services and the monthly arrears check would have produced, subsidy
+    events included, every row stamped ``system:seed_demo``; the audit
+    stream ``seed:<seed>`` gets one record per chunk.
     ``writer``: ``copy`` (PostgreSQL only), ``orm``, ``auto``, or ``services``
     (small runs: replays the plans through the real services, see
     ``ops.seed.replay``). ``workers``:
@@ -182,6 +186,7 @@ def demo_data_seed(
             Depositor.objects.values_list("id_number_hash", flat=True)
         )
     writer_class = CopyWriter if writer == "copy" else OrmWriter
+    stream = f"seed:{seed}"
     sink = _Sink(summary, accounts, started, progress)
 
     def chunks() -> Iterator[tuple[list[PersonPlan], ChunkIds]]:
@@ -201,12 +206,17 @@ def demo_data_seed(
         t0 = time.monotonic()
         sink.add(ServiceWriter(ctx, bank_codes).write(people), time.monotonic() - t0)
     elif workers == 0:
-        out = writer_class(ctx, refs)
+        out = writer_class(ctx, refs, audit_stream=stream)
         for people, ids in chunks():
             t0 = time.monotonic()
             sink.add(out.write(people, ids), time.monotonic() - t0)
     else:
-        _write_in_threads(chunks(), workers, lambda: writer_class(ctx, refs), sink)
+        _write_in_threads(
+            chunks(),
+            workers,
+            lambda: writer_class(ctx, refs, audit_stream=stream),
+            sink,
+        )
 
     if writer != "services":  # the real job recorded its own runs
         _check_runs_record(planner, ctx)
@@ -241,6 +251,7 @@ class _Sink:
             s.accounts += counts.accounts
             s.deposits += counts.deposits
             s.status_changes += counts.changes
+            s.subsidy_events += counts.events
             s.amount += counts.amount
             for status, n in counts.status.items():
                 s.by_status[status] = s.by_status.get(status, 0) + n

@@ -9,10 +9,14 @@ from opening to the business date's month. In a month the depositor may pay
 (as its behaviour decides); at the end of every month before the business
 date's month the arrears check of docs/semantics runs (arrears, sealing,
 idle cancellation, subsidy termination). Stored fields are therefore what the
-real services and check_arrears would have left behind.
+real services and check_arrears would have left behind, and every event that
+ended a subsidy is kept, as ``accounts.subsidy_state`` records it.
 
 Months are integer indices (``core.clock.month_index``) for speed; a
-million accounts walk about twelve million account-months.
+million accounts walk about twelve million account-months. The month
+arithmetic is ``deposits.rules``', looked up in tables ``SeedContext``
+computes once per run, so the plans cannot drift from the services and the
+walk stays a few list lookups per account-month.
 """
 
 from __future__ import annotations
@@ -24,18 +28,25 @@ import random
 from dataclasses import dataclass
 
 from accounts.idcard import mask_id_number, retirement_date
-from core.clock import add_months, month_from_index, month_index
+from core.clock import month_from_index, month_index
 from core.crypto import keyed_hash
 from core.policy import PILOT_START, policy_value
+from deposits.rules import (
+    MONTHLY,
+    QUARTERLY,
+    arrears_start,
+    due_month_index,
+    last_overdue_month_index,
+)
 from ops.seed import pools
 
 OPEN, SEALED, CLOSED = "open", "sealed", "closed"
-MONTHLY, QUARTERLY = "monthly", "quarterly"
 REGULAR, BACK_PAYMENT, RESUME = "regular", "back_payment", "resume"
 COUNTER, PORTAL, BANK_APP = "counter", "portal", "bank_app"
 OPENED, ARREARS, RESUMED, IDLE_CANCEL = "opened", "arrears", "resumed", "idle_cancel"
-NOT_ELIGIBLE, NOT_YET_ELIGIBLE = "not_eligible", "not_yet_eligible"
-ACCRUING, TERMINATED, ENDED = "accruing", "terminated", "ended"
+# Why a subsidy ended (accounts.models.SubsidyEvent.Reason): ARREARS above,
+# or the account's cancellation.
+CANCELLATION = "cancellation"
 
 # Behaviours, with their share of accounts that have enough history for them.
 NEVER, DROPOUT, RESUMER, LATE, ONTIME = "never", "dropout", "resumer", "late", "ontime"
@@ -71,8 +82,11 @@ class _Weighted:
 # Deposits: (first_month_idx, months, amount_yuan, value_date, seconds_of_day,
 #            kind, channel, bank_code or None)
 DepositPlan = tuple[int, int, int, dt.date, int, str, str, str | None]
-# Status changes: (from, to, reason, effective_on, created_date, seconds, actor)
-ChangePlan = tuple[str, str, str, dt.date, dt.date, int, str]
+# Status changes: (from, to, reason, effective_on, created_date, seconds)
+ChangePlan = tuple[str, str, str, dt.date, dt.date, int]
+# Subsidy terminations, each moving subsidy_terminated_on earlier:
+# (reason, occurred_on, created_date, seconds)
+EventPlan = tuple[str, dt.date, dt.date, int]
 
 
 class AccountPlan:
@@ -87,13 +101,13 @@ class AccountPlan:
         "first_month",
         "deposits",
         "changes",
+        "events",
         "status",
         "closed_on",
         "balance",
         "paid_through",
         "arrears_months",
         "last_deposit_on",
-        "subsidy_status",
         "subsidy_terminated_on",
         "behaviour",
     )
@@ -101,6 +115,7 @@ class AccountPlan:
     def __init__(self) -> None:
         self.deposits: list[DepositPlan] = []
         self.changes: list[ChangePlan] = []
+        self.events: list[EventPlan] = []
         self.closed_on: dt.date | None = None
         self.paid_through: int | None = None
         self.last_deposit_on: dt.date | None = None
@@ -167,21 +182,31 @@ class SeedContext:
         self.subsidy_wait = int(policy_value("subsidy_wait_months", on=today))
         self.subsidy_years = int(policy_value("subsidy_years", on=today))
         self.bank_codes = bank_codes
+        # deposits.rules per cadence and month index (idx - base):
+        # ``due_month``: the month whose last day is idx's due date;
+        # ``overdue``: the last month whose due date has passed by the end of
+        # month idx (the check for idx decides on it);
+        # ``arrears_from``: the day arrears begin when month idx is unpaid.
+        months_range = range(lo, hi + 1)
+        self.due_month = {
+            cadence: [due_month_index(i, cadence) for i in months_range]
+            for cadence in (MONTHLY, QUARTERLY)
+        }
+        self.overdue = {
+            cadence: [
+                last_overdue_month_index(cadence, month_from_index(i + 1))
+                for i in months_range
+            ]
+            for cadence in (MONTHLY, QUARTERLY)
+        }
+        self.arrears_from = {
+            cadence: [arrears_start(month_from_index(i), cadence) for i in months_range]
+            for cadence in (MONTHLY, QUARTERLY)
+        }
 
     def day(self, idx: int, day: int) -> dt.date:
         first = self.first_day[idx - self.base]
         return first.replace(day=min(day, self.last_day[idx - self.base].day))
-
-
-def quarter_end(idx: int) -> int:
-    return idx + 2 - idx % 3  # index % 3 == 2 for Mar, Jun, Sep, Dec
-
-
-def last_overdue(cadence: str, idx: int) -> int:
-    """Last month whose due date is on or before the end of month ``idx``."""
-    if cadence == QUARTERLY:
-        return idx - (idx % 12 + 1) % 3
-    return idx
 
 
 class Planner:
@@ -380,22 +405,24 @@ class Planner:
         a.first_month = open_idx + min(ahead, ctx.max_ahead)
         beh = self._behaviour(kind, open_idx, a.cadence)
         a.behaviour = beh.kind
-        a.changes.append(
-            ("", OPEN, OPENED, a.opened_on, a.opened_on, a.opened_secs, "")
-        )
+        a.changes.append(("", OPEN, OPENED, a.opened_on, a.opened_on, a.opened_secs))
         self._simulate(a, beh, open_idx, open_day)
-        self._subsidy(a)
         return a
 
     def _simulate(
         self, a: AccountPlan, beh: _Behaviour, open_idx: int, open_day: int
     ) -> None:
         rng, ctx = self.rng, self.ctx
+        base = ctx.base
         cadence = a.cadence
+        due_month = ctx.due_month[cadence]
+        overdue_by = ctx.overdue[cadence]
+        arrears_from = ctx.arrears_from[cadence]
         status = OPEN
         nxt = a.first_month  # next unpaid month
         anchor = open_idx  # month of last_deposit_on or opened_on
         term: dt.date | None = None
+        events = a.events
         bank = None if beh.deposit_channel == COUNTER else a.bank_code
         for c in range(open_idx, ctx.tm + 1):
             # -- payments in month c
@@ -405,21 +432,23 @@ class Planner:
             if beh.resume is not None and c >= beh.resume:
                 stopped = False
                 resume_now = c == beh.resume and status == SEALED and beh.resume_current
-            overdue_before = last_overdue(cadence, c - 1)  # due before any day of c
+            overdue_before = overdue_by[c - 1 - base]  # due before any day of c
+            due_now = due_month[c - base]
+            expected = nxt  # the first unpaid month, as deposit_post sees it
             if beh.kind != NEVER and not stopped:
                 if resume_now:
                     nxt = c
-                    pay_to = quarter_end(c) if cadence == QUARTERLY else c
+                    pay_to = due_now
                 elif nxt <= overdue_before:  # behind: catch up now, mostly
                     if rng.random() >= beh.late:
-                        pay_to = quarter_end(c) if cadence == QUARTERLY else c
+                        pay_to = due_now
                 elif cadence == MONTHLY:
                     if nxt <= c and rng.random() >= beh.late:
                         pay_to = max(c, nxt + beh.prepay - 1)
                 elif beh.quarter_first:
-                    if nxt <= quarter_end(c) and rng.random() >= beh.late:
-                        pay_to = quarter_end(c)
-                elif c == quarter_end(c) and nxt <= c and rng.random() >= beh.late:
+                    if nxt <= due_now and rng.random() >= beh.late:
+                        pay_to = due_now
+                elif c == due_now and nxt <= c and rng.random() >= beh.late:
                     pay_to = c
             if pay_to is not None:
                 day = beh.pay_day + rng.randint(-2, 2)
@@ -433,6 +462,14 @@ class Planner:
                 secs = rng.randint(7 * 3600, 22 * 3600)
                 if value_date == a.opened_on:  # paid after opening, that day
                     secs = max(secs, a.opened_secs + 120)
+                if expected <= overdue_before:
+                    # Paying for months already overdue: arrears began the
+                    # day after the first one's due date (deposit_post ends
+                    # the subsidy then, when that is earlier than recorded).
+                    began = arrears_from[expected - base]
+                    if term is None or began < term:
+                        term = began
+                        events.append((ARREARS, began, value_date, secs))
                 first = True
                 while nxt <= pay_to:
                     months = min(ctx.max_months, pay_to - nxt + 1)
@@ -440,10 +477,6 @@ class Planner:
                         kind = RESUME
                     elif nxt <= overdue_before:
                         kind = BACK_PAYMENT
-                        due_month = quarter_end(nxt) if cadence == QUARTERLY else nxt
-                        after_due = ctx.first_day[due_month + 1 - ctx.base]
-                        if term is None or after_due < term:
-                            term = after_due
                     else:
                         kind = REGULAR
                     a.deposits.append(
@@ -469,86 +502,46 @@ class Planner:
                 if status == SEALED:
                     status = OPEN
                     a.changes.append(
-                        (
-                            SEALED,
-                            OPEN,
-                            RESUMED,
-                            value_date,
-                            value_date,
-                            secs,
-                            beh.deposit_channel,
-                        )
+                        (SEALED, OPEN, RESUMED, value_date, value_date, secs)
                     )
             # -- the arrears check for month c, run on the 1st of c + 1
             if c > ctx.lm:
                 break
-            overdue = last_overdue(cadence, c)
-            arrears = max(0, overdue - nxt + 1)
+            arrears = max(0, overdue_by[c - base] - nxt + 1)
             stats = self.check_stats.setdefault(c, [0, 0, 0, 0, 0, 0])
             stats[0] += 1
             if arrears != a.arrears_months:
                 stats[2] += 1
                 stats[1] += a.arrears_months == 0
             a.arrears_months = arrears
+            run_day = ctx.first_day[c + 1 - base]
             if arrears:
-                due_month = quarter_end(nxt) if cadence == QUARTERLY else nxt
-                terminated_on = ctx.first_day[due_month + 1 - ctx.base]
-                stats[3] += term is None and a.first_time
-                if term is None or terminated_on < term:
-                    term = terminated_on
-            run_day = ctx.first_day[c + 1 - ctx.base]
-            effective = ctx.last_day[c - ctx.base]
+                began = arrears_from[nxt - base]
+                if term is None or began < term:
+                    term = began
+                    events.append((ARREARS, began, run_day, JOB_SECONDS))
+                    stats[3] += 1
+            effective = ctx.last_day[c - base]
             if a.balance == 0 and c - anchor >= ctx.idle_months:
                 a.changes.append(
-                    (
-                        status,
-                        CLOSED,
-                        IDLE_CANCEL,
-                        effective,
-                        run_day,
-                        JOB_SECONDS,
-                        "check_arrears",
-                    )
+                    (status, CLOSED, IDLE_CANCEL, effective, run_day, JOB_SECONDS)
                 )
+                # Cancelling ends the subsidy that day, unless it ended earlier.
+                if term is None or effective < term:
+                    term = effective
+                    events.append((CANCELLATION, effective, run_day, JOB_SECONDS))
                 status = CLOSED
                 a.closed_on = effective
                 stats[5] += 1
                 break
             if status == OPEN and arrears >= ctx.seal_months:
                 a.changes.append(
-                    (
-                        OPEN,
-                        SEALED,
-                        ARREARS,
-                        effective,
-                        run_day,
-                        JOB_SECONDS,
-                        "check_arrears",
-                    )
+                    (OPEN, SEALED, ARREARS, effective, run_day, JOB_SECONDS)
                 )
                 status = SEALED
                 stats[4] += 1
         a.status = status
         a.subsidy_terminated_on = term
-
-    def _subsidy(self, a: AccountPlan) -> None:
-        ctx = self.ctx
-        term = a.subsidy_terminated_on
-        if not a.first_time:
-            a.subsidy_status = NOT_ELIGIBLE
-            return
-        eligible_from = ended_on = None
-        if a.deposits:
-            eligible_from = add_months(a.deposits[0][3], ctx.subsidy_wait)
-            ended_on = add_months(eligible_from, 12 * ctx.subsidy_years)
-        if term is not None and (ended_on is None or term < ended_on):
-            a.subsidy_status = TERMINATED
-        elif ended_on is not None and ended_on <= ctx.today:
-            a.subsidy_status = ENDED
-        elif eligible_from is not None and eligible_from <= ctx.today:
-            a.subsidy_status = ACCRUING
-        else:
-            a.subsidy_status = NOT_YET_ELIGIBLE
 
 
 def _age_on(birth: dt.date, day: dt.date) -> int:

@@ -3,9 +3,10 @@
 Every opening, deposit and month-end arrears check of the plans is performed
 in time order by ``deposits.services`` (``account_open_with_agreement``,
 ``deposit_post``, ``check_arrears``), with the business date moved to each
-event's day and restored afterwards. It exists to prove that the bulk writers
-leave the same state the services would; it is for small runs (every event
-is its own transaction and every check scans all accounts).
+event's day and restored afterwards, all as the seeder's actor (the bulk
+writers stamp the same). It exists to prove that the bulk writers leave the
+same state the services would; it is for small runs (every event is its own
+transaction and every check scans all accounts).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from deposits.services import (
     deposit_post,
 )
 from ops.seed.plan import JOB_SECONDS, AccountPlan, PersonPlan, SeedContext
-from ops.seed.writers import SHANGHAI, ChunkCounts, count_plans
+from ops.seed.writers import SEED_ACTOR, SHANGHAI, ChunkCounts, count_plans
 
 MAX_REPLAY_PEOPLE = 5_000
 
@@ -58,7 +59,10 @@ class ServiceWriter:
             for day, secs, what, *rest in events:
                 set_business_date(day)
                 if what == 0:
-                    check_arrears(month=ctx.first_day[rest[0] - ctx.base])
+                    check_arrears(
+                        month=ctx.first_day[rest[0] - ctx.base],
+                        actor_label=SEED_ACTOR.ref,
+                    )
                 elif what == 1:
                     person, plan = rest
                     opened[id(plan)] = self._open(person, plan)
@@ -85,6 +89,7 @@ class ServiceWriter:
             female_original_retirement_age=(
                 person.female_age if person.sex == "F" else None
             ),
+            actor=SEED_ACTOR,
         )
         return account
 
@@ -107,4 +112,5 @@ class ServiceWriter:
             if bank
             else "",
             channel=channel,
+            actor=SEED_ACTOR,
         )

@@ -2,14 +2,22 @@
 
 Ids are assigned here, from the tables' own sequences, so every row of a
 chunk (depositor, accounts, ledger accounts, agreements, status changes,
-ledger transactions and entries, deposits) can be written without reading
-anything back.
+ledger transactions and entries, deposits, subsidy events) can be written
+without reading anything back.
 
 ``CopyWriter`` (PostgreSQL) streams text rows with ``COPY ... FROM STDIN``;
 ``OrmWriter`` (SQLite, or small runs anywhere) uses ``bulk_create``. Both
-write the same values. Neither switches off a constraint or trigger: the
-ledger's balance trigger checks each COPY (both legs of a transaction are
-always in the same statement) and foreign keys are checked at commit.
+write the same values, and the values the services write: ledger
+transactions come from ``accounts.ledger.sql`` (its columns and defaults),
+every row is stamped with the seeder as its actor, and each subsidy
+termination of the plan is a ``SubsidyEvent``. Neither switches off a
+constraint or trigger: the ledger's balance trigger checks each COPY (both
+legs of a transaction are always in the same statement) and foreign keys are
+checked at the end of each chunk.
+
+The audit log gets one record per chunk (``seed.chunk``) rather than one per
+row, as the other bulk jobs do: the chunk's counts and a digest of the
+ledger transactions it wrote, which ``seed_chunk_check`` recomputes.
 """
 
 from __future__ import annotations
@@ -23,6 +31,8 @@ from typing import Any
 from django.db import connection, transaction
 from django.utils.translation import gettext as _
 
+from accounts.ledger import DEPOSITOR_PREFIX
+from accounts.ledger.sql import ENTRY_COPY_COLUMNS, TXN_COPY_COLUMNS, txn_copy_row
 from accounts.models import (
     AccountStatusChange,
     Depositor,
@@ -30,16 +40,22 @@ from accounts.models import (
     LedgerAccount,
     LedgerEntry,
     LedgerTransaction,
+    SubsidyEvent,
 )
 from accounts.services import account_number_for
-from core.clock import format_month
+from core.actors import Actor
+from core.audit import audit_record, rows_digest
 from core.crypto import encrypt_text, keyed_hash
 from core.money import quantize_money
 from deposits.models import Deposit, DepositAgreement
+from deposits.services.posting_sql import deposit_memo
 from ops.seed.plan import PersonPlan, SeedContext
 
 SHANGHAI = dt.timezone(dt.timedelta(hours=8), "Asia/Shanghai")
-DEPOSITOR_PREFIX = "2001-"
+# Who wrote every seeded row, whichever writer (the replay passes it to the
+# services too).
+SEED_ACTOR = Actor.system("seed_demo")
+SEED_CHUNK_ACTION = "seed.chunk"
 # The ledger trigger keeps each statement's new entries in a transition
 # table; bounded statements keep that table (and its aggregate) small.
 MAX_ENTRIES_PER_STATEMENT = 300_000
@@ -53,27 +69,155 @@ TABLES = {
     "txn": LedgerTransaction._meta.db_table,
     "entry": LedgerEntry._meta.db_table,
     "deposit": Deposit._meta.db_table,
+    "event": SubsidyEvent._meta.db_table,
 }
-COLUMNS = {
-    "depositor": "id, id_number_encrypted, id_number_hash, id_number_masked, name, "
-    "phone, sex, birth_date, female_original_retirement_age, kind, employment_form, "
-    "district, created_at, industry_id",
-    "account": "id, account_no, kind, status, balance, channel, first_time, "
-    "opened_on, closed_on, paid_through, arrears_months, last_deposit_on, "
-    "subsidy_status, subsidy_terminated_on, bank_id, depositor_id",
-    "ledger_account": "id, code, name, type, bank_id, fund_account_id",
-    "agreement": "id, version, monthly_amount, cadence, first_month, "
-    "effective_month, channel, text_version, accepted_at, signed_at, actor_id, "
+# The actor columns of every ActorStamp row, as the seeder fills them.
+_ACTOR_COLUMNS = ["actor_kind", "actor_id", "actor_ref"]
+_ACTOR_VALUES = (SEED_ACTOR.kind, SEED_ACTOR.user_id, SEED_ACTOR.ref)
+COLUMNS: dict[str, list[str]] = {
+    "depositor": [
+        "id",
+        "id_number_encrypted",
+        "id_number_hash",
+        "id_number_masked",
+        "name",
+        "phone",
+        "sex",
+        "birth_date",
+        "female_original_retirement_age",
+        "kind",
+        "employment_form",
+        "district",
+        "created_at",
+        "industry_id",
+    ],
+    "account": [
+        "id",
+        "account_no",
+        "kind",
+        "status",
+        "balance",
+        "channel",
+        "first_time",
+        "opened_on",
+        "closed_on",
+        "paid_through",
+        "arrears_months",
+        "last_deposit_on",
+        "subsidy_terminated_on",
+        "bank_id",
+        "depositor_id",
+    ],
+    "ledger_account": ["id", "code", "name", "type", "bank_id", "fund_account_id"],
+    "agreement": [
+        "id",
+        "version",
+        "monthly_amount",
+        "cadence",
+        "first_month",
+        "effective_month",
+        "channel",
+        "text_version",
+        "accepted_at",
+        "signed_at",
+        "fund_account_id",
+        *_ACTOR_COLUMNS,
+    ],
+    "change": [
+        "id",
+        "from_status",
+        "to_status",
+        "reason",
+        "note",
+        "effective_on",
+        "created_at",
+        "fund_account_id",
+        *_ACTOR_COLUMNS,
+    ],
+    "txn": TXN_COPY_COLUMNS,
+    "entry": ENTRY_COPY_COLUMNS,
+    "deposit": [
+        "id",
+        "amount",
+        "first_month",
+        "last_month",
+        "months",
+        "kind",
+        "value_date",
+        "paid_at",
+        "channel",
+        "bank_txn_id",
+        "created_at",
+        "bank_id",
+        "fund_account_id",
+        "ledger_transaction_id",
+        "agreement_id",
+        *_ACTOR_COLUMNS,
+    ],
+    "event": [
+        "id",
+        "fund_account_id",
+        "kind",
+        "reason",
+        "occurred_on",
+        "note",
+        "created_at",
+        *_ACTOR_COLUMNS,
+    ],
+}
+# A seeded deposit's ledger transaction is ``txn_copy_row``'s row (its
+# columns, its defaults, the constant values below); per deposit only the
+# _TXN_SLOTS change, set by position rather than through a keyword call per
+# row (a million accounts post millions of deposits).
+_TXN_SLOTS = (
+    "id",
     "fund_account_id",
-    "change": "id, from_status, to_status, reason, note, actor_label, effective_on, "
-    "created_at, actor_id, fund_account_id",
-    "txn": "id, kind, value_date, posted_at, memo, actor_id, bank_id, "
-    "fund_account_id, reverses_id",
-    "entry": "id, side, amount, value_date, ledger_account_id, transaction_id",
-    "deposit": "id, amount, first_month, last_month, months, kind, value_date, "
-    "paid_at, channel, bank_txn_id, created_at, actor_id, bank_id, "
-    "fund_account_id, ledger_transaction_id, agreement_id",
-}
+    "bank_id",
+    "value_date",
+    "posted_at",
+    "memo",
+    "external_ref",
+)
+_TXN_TEMPLATE = txn_copy_row(
+    **dict.fromkeys(_TXN_SLOTS),
+    kind="deposit",
+    purpose="deposit",
+    actor_kind=SEED_ACTOR.kind,
+    actor_id=SEED_ACTOR.user_id,
+    actor_ref=SEED_ACTOR.ref,
+)
+_TXN_POS = tuple(TXN_COPY_COLUMNS.index(column) for column in _TXN_SLOTS)
+
+
+def deposit_txn_row(
+    txn_id: int,
+    account_id: int,
+    bank_id: int | None,
+    value_date: dt.date,
+    posted_at: Any,
+    memo: str,
+    external_ref: str,
+) -> list[Any]:
+    """A seeded deposit's transaction in ``TXN_COPY_COLUMNS`` order."""
+    row = _TXN_TEMPLATE.copy()
+    p_id, p_fa, p_bank, p_vd, p_at, p_memo, p_ref = _TXN_POS
+    row[p_id] = txn_id
+    row[p_fa] = account_id
+    row[p_bank] = bank_id
+    row[p_vd] = value_date
+    row[p_at] = posted_at
+    row[p_memo] = memo
+    row[p_ref] = external_ref
+    return row
+
+
+# Entries are the most numerous rows: the writers build them positionally
+# (and CopyWriter renders them with one format string), in this order.
+_ENTRY_ORDER = ["id", "transaction_id", "ledger_account_id", "side", "amount"]
+if ENTRY_COPY_COLUMNS != [*_ENTRY_ORDER, "value_date"]:
+    raise ImportError(
+        "accounts.ledger.sql.ENTRY_COPY_COLUMNS changed: update ops.seed.writers"
+    )
 
 
 @dataclass
@@ -93,6 +237,7 @@ class ChunkCounts:
     accounts: int = 0
     deposits: int = 0
     changes: int = 0
+    events: int = 0  # subsidy events
     amount: int = 0  # whole yuan
     status: dict[str, int] = field(default_factory=dict)
 
@@ -133,6 +278,7 @@ class ChunkIds:
         accounts = [a for p in people for a in p.accounts]
         deposits = sum(len(a.deposits) for a in accounts)
         changes = sum(len(a.changes) for a in accounts)
+        events = sum(len(a.events) for a in accounts)
         self.depositor = reserve_ids(TABLES["depositor"], len(people))
         self.account = reserve_ids(TABLES["account"], len(accounts))
         self.ledger_account = reserve_ids(TABLES["ledger_account"], len(accounts))
@@ -141,6 +287,7 @@ class ChunkIds:
         self.txn = reserve_ids(TABLES["txn"], deposits)
         self.entry = reserve_ids(TABLES["entry"], 2 * deposits)
         self.deposit = reserve_ids(TABLES["deposit"], deposits)
+        self.event = reserve_ids(TABLES["event"], events)
 
 
 class _Texts:
@@ -157,12 +304,8 @@ class _Texts:
         key = (first, last)
         text = self._memo.get(key)
         if text is None:
-            # the msgid deposits.services.deposit_post writes
-            text = _("Deposit %(first)s to %(last)s") % {
-                "first": format_month(self.month(first)),
-                "last": format_month(self.month(last)),
-            }
-            text = self._memo[key] = text[:200]
+            memo = deposit_memo(self.month(first), self.month(last))
+            text = self._memo[key] = memo[:200]
         return text
 
 
@@ -201,16 +344,29 @@ def _ts(day: dt.date, secs: int) -> dt.datetime:
     return dt.datetime(day.year, day.month, day.day, h, m, s, tzinfo=SHANGHAI)
 
 
+def bank_txn_id_for(bank_code: str, value_date: dt.date, deposit_id: int) -> str:
+    """The seeded bank's transaction id (unique: the deposit id is in it)."""
+    return f"{bank_code}{value_date:%Y%m%d}{deposit_id:010d}"
+
+
 def _rows(
-    people: Sequence[PersonPlan], ids: ChunkIds, refs: Refs, texts: _Texts
-) -> Iterator[tuple[str, tuple[Any, ...]]]:
-    """Every row of the chunk as (table key, Python values), in dependency order
-    per person; each deposit's transaction, both legs and the deposit follow
-    each other."""
+    people: Sequence[PersonPlan],
+    ids: ChunkIds,
+    refs: Refs,
+    texts: _Texts,
+    digest_lines: list[str],
+) -> Iterator[tuple[str, Sequence[Any]]]:
+    """Every row of the chunk as (table key, Python values in ``COLUMNS``
+    order), in dependency order per person; each deposit's transaction, both
+    legs and the deposit follow each other. ``digest_lines`` gets the
+    chunk's transactions as ``seed_chunk_check`` digests them (the fields of
+    ``_DIGEST_FIELDS``, joined by tabs)."""
     dep_id, acc_id, la_id = ids.depositor, ids.account, ids.ledger_account
-    ag_id, ch_id = ids.agreement, ids.change
+    ag_id, ch_id, ev_id = ids.agreement, ids.change, ids.event
     txn_id, entry_id, deposit_id = ids.txn, ids.entry, ids.deposit
     month = texts.month
+    actor_kind, actor_id, actor_ref = _ACTOR_VALUES
+    date_text = _DATE_TEXT
     for p in people:
         first_account = p.accounts[0]
         yield (
@@ -250,7 +406,6 @@ def _rows(
                     None if a.paid_through is None else month(a.paid_through),
                     a.arrears_months,
                     a.last_deposit_on,
-                    a.subsidy_status,
                     a.subsidy_terminated_on,
                     bank_id,
                     dep_id,
@@ -281,11 +436,13 @@ def _rows(
                     refs.text_version,
                     opened,
                     opened,
-                    None,
                     acc_id,
+                    actor_kind,
+                    actor_id,
+                    actor_ref,
                 ),
             )
-            for from_s, to_s, reason, effective, created, secs, label in a.changes:
+            for from_s, to_s, reason, effective, created, secs in a.changes:
                 yield (
                     "change",
                     (
@@ -294,11 +451,12 @@ def _rows(
                         to_s,
                         reason,
                         "",
-                        label or "system",
                         effective,
                         (created, secs),
-                        None,
                         acc_id,
+                        actor_kind,
+                        actor_id,
+                        actor_ref,
                     ),
                 )
                 ch_id += 1
@@ -306,22 +464,22 @@ def _rows(
                 posted = (value_date, secs)
                 d_bank = refs.bank[bank] if bank else None
                 debit = refs.bank_ledger[bank] if bank else refs.center_settlement
+                bank_txn_id = (
+                    bank_txn_id_for(bank, value_date, deposit_id) if bank else ""
+                )
+                memo = texts.memo(first, first + months - 1)
                 yield (
                     "txn",
-                    (
-                        txn_id,
-                        "deposit",
-                        value_date,
-                        posted,
-                        texts.memo(first, first + months - 1),
-                        None,
-                        d_bank,
-                        acc_id,
-                        None,
+                    deposit_txn_row(
+                        txn_id, acc_id, d_bank, value_date, posted, memo, bank_txn_id
                     ),
                 )
-                yield ("entry", (entry_id, "D", amount, value_date, debit, txn_id))
-                yield ("entry", (entry_id + 1, "C", amount, value_date, la_id, txn_id))
+                digest_lines.append(
+                    f"{txn_id}\t{acc_id}\tdeposit\t{date_text[value_date]}"
+                    f"\t{amount}.00\t{bank_txn_id}"
+                )
+                yield ("entry", (entry_id, txn_id, debit, "D", amount, value_date))
+                yield ("entry", (entry_id + 1, txn_id, la_id, "C", amount, value_date))
                 yield (
                     "deposit",
                     (
@@ -334,18 +492,37 @@ def _rows(
                         value_date,
                         posted,
                         chan,
-                        f"{bank}{value_date:%Y%m%d}{deposit_id:010d}" if bank else "",
+                        bank_txn_id,
                         posted,
-                        None,
                         d_bank,
                         acc_id,
                         txn_id,
                         ag_id,
+                        actor_kind,
+                        actor_id,
+                        actor_ref,
                     ),
                 )
                 txn_id += 1
                 entry_id += 2
                 deposit_id += 1
+            for reason, occurred_on, created, secs in a.events:
+                yield (
+                    "event",
+                    (
+                        ev_id,
+                        acc_id,
+                        "terminated",
+                        reason,
+                        occurred_on,
+                        "",
+                        (created, secs),
+                        actor_kind,
+                        actor_id,
+                        actor_ref,
+                    ),
+                )
+                ev_id += 1
             acc_id += 1
             la_id += 1
             ag_id += 1
@@ -364,37 +541,101 @@ def count_plans(people: Sequence[PersonPlan]) -> ChunkCounts:
             counts.accounts += 1
             counts.deposits += len(a.deposits)
             counts.changes += len(a.changes)
+            counts.events += len(a.events)
             counts.amount += a.balance
             counts.status[a.status] = counts.status.get(a.status, 0) + 1
     return counts
+
+
+def _chunk_audit(
+    stream: str, counts: ChunkCounts, ids: ChunkIds, digest_lines: list[str]
+) -> None:
+    """The chunk's one audit record, appended last in its transaction (the
+    stream's lock is then held only until the commit)."""
+    count, digest = rows_digest((line,) for line in digest_lines)
+    audit_record(
+        stream=stream,
+        action=SEED_CHUNK_ACTION,
+        actor=SEED_ACTOR,
+        data={
+            "people": counts.people,
+            "accounts": counts.accounts,
+            "deposits": counts.deposits,
+            "status_changes": counts.changes,
+            "subsidy_events": counts.events,
+            "amount": counts.amount,
+            "count": count,
+            # The chunk's transactions have consecutive ids (reserved).
+            "first_txn": ids.txn if count else None,
+            "last_txn": ids.txn + count - 1 if count else None,
+            "digest": digest,
+        },
+    )
+
+
+# What a chunk's digest covers, one line per transaction (its credit leg).
+_DIGEST_FIELDS = (
+    "transaction_id",
+    "transaction__fund_account_id",
+    "transaction__kind",
+    "transaction__value_date",
+    "amount",
+    "transaction__external_ref",
+)
+
+
+def seed_chunk_check(data: dict[str, Any]) -> str:
+    """The ledger transactions of a seeded chunk still match its audit record
+    (a digest check for ``core.audit.register_digest_check``)."""
+    first, last = data.get("first_txn"), data.get("last_txn")
+    if first is None:
+        if data.get("count") == 0:
+            return ""
+        return _("the seeded chunk's record names no transactions")
+    rows = (
+        LedgerEntry.objects.filter(
+            transaction_id__gte=first, transaction_id__lte=last, side="C"
+        )
+        .order_by("transaction_id")
+        .values_list(*_DIGEST_FIELDS)
+    )
+    txns = LedgerTransaction.objects.filter(id__gte=first, id__lte=last).count()
+    count, digest = rows_digest(rows.iterator(chunk_size=5000))
+    if (txns, count, digest) != (data["count"], data["count"], data["digest"]):
+        return _("the seeded transactions differ from what the chunk recorded")
+    return ""
 
 
 class CopyWriter:
     """PostgreSQL: one COPY per table per chunk (entries split at transaction
     boundaries), text format rendered here."""
 
-    def __init__(self, ctx: SeedContext, refs: Refs) -> None:
+    def __init__(self, ctx: SeedContext, refs: Refs, *, audit_stream: str) -> None:
         self.refs = refs
         self.texts = _Texts(ctx)
+        self.audit_stream = audit_stream
         self.timings: dict[str, float] = {}  # seconds by phase, for the bench
 
     def write(self, people: Sequence[PersonPlan], ids: ChunkIds) -> ChunkCounts:
         buffers: dict[str, list[str]] = {key: [] for key in TABLES}
         entry_parts: list[list[str]] = [[]]
+        digest_lines: list[str] = []
         text = _COPY_TEXT
         clock = time.monotonic
         t0 = clock()
+        counts = count_plans(people)
         with transaction.atomic():
-            for key, row in _rows(people, ids, self.refs, self.texts):
+            rows = _rows(people, ids, self.refs, self.texts, digest_lines)
+            for key, row in rows:
                 if key == "entry":
                     part = entry_parts[-1]
                     # a debit leg opens a transaction: only split there
-                    if row[1] == "D" and len(part) >= MAX_ENTRIES_PER_STATEMENT:
+                    if row[3] == "D" and len(part) >= MAX_ENTRIES_PER_STATEMENT:
                         part = []
                         entry_parts.append(part)
                     part.append(
-                        f"{row[0]}\t{row[1]}\t{row[2]}.00\t{_DATE_TEXT[row[3]]}"
-                        f"\t{row[4]}\t{row[5]}\n"
+                        f"{row[0]}\t{row[1]}\t{row[2]}\t{row[3]}\t{row[4]}.00"
+                        f"\t{_DATE_TEXT[row[5]]}\n"
                     )
                 else:
                     buffers[key].append(
@@ -410,9 +651,17 @@ class CopyWriter:
                 for part in entry_parts:
                     self._copy(cur, "entry", part)
                 self._copy(cur, "deposit", buffers.pop("deposit"))
-            t1 = clock()
-        self._tick("commit", t1)  # deferred foreign-key checks run here
-        return count_plans(people)
+                self._copy(cur, "event", buffers.pop("event"))
+                t1 = clock()
+                # The deferred foreign-key checks run now rather than at
+                # commit, so the audit stream's lock (taken next, held to the
+                # commit) does not make the writer threads wait for them.
+                cur.execute("SET CONSTRAINTS ALL IMMEDIATE")
+            self._tick("constraints", t1)
+            _chunk_audit(self.audit_stream, counts, ids, digest_lines)
+            t2 = clock()
+        self._tick("commit", t2)
+        return counts
 
     def _tick(self, phase: str, since: float) -> None:
         self.timings[phase] = self.timings.get(phase, 0.0) + time.monotonic() - since
@@ -421,7 +670,7 @@ class CopyWriter:
         if not lines:
             return
         t0 = time.monotonic()
-        sql = f"COPY {TABLES[key]} ({COLUMNS[key]}) FROM STDIN"
+        sql = f"COPY {TABLES[key]} ({', '.join(COLUMNS[key])}) FROM STDIN"
         with cur.copy(sql) as copy:
             for start in range(0, len(lines), 20_000):
                 copy.write("".join(lines[start : start + 20_000]))
@@ -443,16 +692,21 @@ class OrmWriter:
         "txn": LedgerTransaction,
         "entry": LedgerEntry,
         "deposit": Deposit,
+        "event": SubsidyEvent,
+    }
+    MONEY_FIELDS = {
+        "account": {"balance"},
+        "agreement": {"monthly_amount"},
+        "entry": {"amount"},
+        "deposit": {"amount"},
     }
 
-    def __init__(self, ctx: SeedContext, refs: Refs) -> None:
+    def __init__(self, ctx: SeedContext, refs: Refs, *, audit_stream: str) -> None:
         self.refs = refs
         self.texts = _Texts(ctx)
+        self.audit_stream = audit_stream
         self.fields = {
-            key: [
-                self._attname(model, column.strip())
-                for column in COLUMNS[key].split(",")
-            ]
+            key: [self._attname(model, column) for column in COLUMNS[key]]
             for key, model in self.MODELS.items()
         }
 
@@ -465,17 +719,14 @@ class OrmWriter:
 
     def write(self, people: Sequence[PersonPlan], ids: ChunkIds) -> ChunkCounts:
         objects: dict[str, list[Any]] = {key: [] for key in self.MODELS}
-        money_fields = {
-            "account": {"balance"},
-            "agreement": {"monthly_amount"},
-            "entry": {"amount"},
-            "deposit": {"amount"},
-        }
+        digest_lines: list[str] = []
         created: list[tuple[int, dt.datetime]] = []
+        counts = count_plans(people)
         with transaction.atomic():
-            for key, row in _rows(people, ids, self.refs, self.texts):
+            rows = _rows(people, ids, self.refs, self.texts, digest_lines)
+            for key, row in rows:
                 names = self.fields[key]
-                money = money_fields.get(key, ())
+                money = self.MONEY_FIELDS.get(key, ())
                 values = {}
                 for name, value in zip(names, row, strict=True):
                     if isinstance(value, tuple):
@@ -486,23 +737,15 @@ class OrmWriter:
                 objects[key].append(self.MODELS[key](**values))
                 if key == "depositor":
                     created.append((values["id"], values["created_at"]))
-            for key in (
-                "depositor",
-                "account",
-                "ledger_account",
-                "agreement",
-                "change",
-                "txn",
-                "entry",
-                "deposit",
-            ):
+            for key in self.MODELS:  # dependency order
                 self.MODELS[key].objects.bulk_create(
                     objects.pop(key), batch_size=self.BATCH
                 )
             # auto_now_add overrode the opening time in bulk_create.
             for pk, when in created:
                 Depositor.objects.filter(pk=pk).update(created_at=when)
-        return count_plans(people)
+            _chunk_audit(self.audit_stream, counts, ids, digest_lines)
+        return counts
 
 
 def chunked(items: Iterable[Any], size: int) -> Iterator[list[Any]]:

@@ -7,12 +7,13 @@ from accounts.models import (
     AccountStatusChange,
     Depositor,
     FundAccount,
-    NationalAccountRecord,
 )
 from accounts.services import account_open, credit_flag_set, fund_account_transition
 from core.crypto import keyed_hash
 from core.exceptions import DomainError
 from core.logging import MaskIdNumbersFilter
+from national.models import NationalRecord
+from subsidies.selectors import subsidy_status_on
 from tests.idgen import make_id
 
 pytestmark = pytest.mark.django_db
@@ -108,14 +109,14 @@ def test_one_person_one_account_and_reopen_is_not_first_time(
     fund_account_transition(account=first, to="closed", reason="exit")
     second = _open(bank, "370602199005151239", name="王晓明")
     assert second.pk != first.pk and not second.first_time
-    assert second.subsidy_status == "not_eligible"
+    assert subsidy_status_on(second) == "not_eligible"
     assert second.depositor_id == first.depositor_id
     assert second.depositor.name == "王晓明"
 
 
 def test_national_duplicate_and_bad_credit_are_refused(bank, business_day) -> None:
     business_day(dt.date(2025, 3, 1))
-    NationalAccountRecord.objects.create(
+    NationalRecord.objects.create(
         id_number_hash=keyed_hash("370602199005151239"),
         city="青岛",
         reported_on=dt.date(2025, 2, 1),

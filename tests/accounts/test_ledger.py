@@ -99,6 +99,7 @@ def test_python_checks_refuse_bad_legs(
 
 
 @pytest.mark.django_db
+@pytest.mark.breaks_invariants
 def test_database_refuses_unbalanced_transaction_bypassing_python(
     bank, open_account, business_day
 ) -> None:
@@ -226,6 +227,7 @@ def test_concurrent_postings_from_two_threads_keep_the_right_balance(
 
 
 @pytest.mark.django_db
+@pytest.mark.breaks_invariants
 def test_verify_ledger_catches_a_tampered_balance(
     bank, open_account, business_day
 ) -> None:

@@ -4,7 +4,9 @@ import pytest
 
 from accounts.models import AccountStatusChange, FundAccount
 from accounts.services import fund_account_transition, fund_accounts_transition_bulk
-from core.exceptions import InvalidTransition
+from core.actors import Actor
+from core.audit import audit_problems
+from core.exceptions import DomainError, InvalidTransition
 from core.models import OutboxEvent
 
 pytestmark = pytest.mark.django_db
@@ -16,6 +18,7 @@ ALLOWED = {
     ("sealed", "open"),
     ("sealed", "closed"),
 }
+REASONS = [r.value for r in AccountStatusChange.Reason]
 
 
 def _account_in(open_account, status: str, n: int) -> FundAccount:
@@ -35,7 +38,8 @@ def test_transition_table(open_account, business_day, src: str, dst: str) -> Non
     account = _account_in(open_account, src, 1)
     before = AccountStatusChange.objects.filter(fund_account=account).count()
     if (src, dst) in ALLOWED:
-        fund_account_transition(account=account, to=dst, reason="staff", note="复核")
+        reason = "staff" if dst != "closed" else "exit"
+        fund_account_transition(account=account, to=dst, reason=reason, note="复核")
         account.refresh_from_db()
         assert account.status == dst
         assert (account.closed_on is not None) == (dst == "closed")
@@ -43,10 +47,11 @@ def test_transition_table(open_account, business_day, src: str, dst: str) -> Non
         assert (change.from_status, change.to_status, change.reason) == (
             src,
             dst,
-            "staff",
+            reason,
         )
         assert change.effective_on == dt.date(2025, 6, 30)
-        assert change.actor_label == "system"
+        assert (change.actor_kind, change.actor_ref) == ("system", "system")
+        assert audit_problems() == []
     else:
         with pytest.raises(InvalidTransition) as err:
             fund_account_transition(account=account, to=dst, reason="staff")
@@ -59,6 +64,32 @@ def test_transition_table(open_account, business_day, src: str, dst: str) -> Non
         assert (
             AccountStatusChange.objects.filter(fund_account=account).count() == before
         )
+
+
+@pytest.mark.parametrize("reason", REASONS)
+@pytest.mark.parametrize("edge", sorted(ALLOWED))
+def test_reasons_are_codes_checked_per_edge(
+    open_account, business_day, edge, reason
+) -> None:
+    business_day(dt.date(2025, 6, 30))
+    src, dst = edge
+    account = _account_in(open_account, src, 7)
+    allowed = reason in AccountStatusChange.REASONS[edge]
+    if allowed:
+        fund_account_transition(account=account, to=dst, reason=reason)
+        account.refresh_from_db()
+        assert account.status == dst
+    else:
+        with pytest.raises(DomainError) as err:
+            fund_account_transition(account=account, to=dst, reason=reason)
+        assert err.value.code == "invalid_reason"
+        account.refresh_from_db()
+        assert account.status == src
+
+
+def test_staff_never_close_an_account() -> None:
+    for edge, reasons in AccountStatusChange.REASONS.items():
+        assert ("staff" in reasons) is (edge[1] != "closed")
 
 
 def test_sealing_and_closing_tell_the_servicing_bank(
@@ -82,8 +113,9 @@ def test_bulk_transition_only_moves_allowed_accounts(
         account_ids=[a.pk, b.pk, c.pk],
         to="sealed",
         reason="arrears",
-        actor_label="check_arrears",
+        actor=Actor.system("check_arrears"),
         effective_on=dt.date(2025, 6, 30),
+        audit_stream="arrears:test",
     )
     assert sorted(changed) == sorted([a.pk, b.pk])
     assert set(
@@ -91,7 +123,7 @@ def test_bulk_transition_only_moves_allowed_accounts(
     ) == {"sealed"}
     assert FundAccount.objects.get(pk=c.pk).status == "closed"
     rows = AccountStatusChange.objects.filter(reason="arrears")
-    assert {(r.fund_account_id, r.from_status, r.actor_label) for r in rows} == {
+    assert {(r.fund_account_id, r.from_status, r.actor_ref) for r in rows} == {
         (a.pk, "open", "check_arrears"),
         (b.pk, "open", "check_arrears"),
     }
@@ -100,7 +132,8 @@ def test_bulk_transition_only_moves_allowed_accounts(
         account_ids=[a.pk, b.pk],
         to="sealed",
         reason="arrears",
-        actor_label="check_arrears",
+        actor=Actor.system("check_arrears"),
         effective_on=dt.date(2025, 6, 30),
+        audit_stream="arrears:test",
     )
     assert again == [] and rows.count() == 2

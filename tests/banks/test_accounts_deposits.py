@@ -174,8 +174,10 @@ def test_deposit_to_closed_account(api: FundBankClient, open_via_api: Any) -> No
     from accounts.services import fund_account_transition
 
     no = open_via_api(api)
+    # Closing is a payout or a cancellation, never a staff decision; the
+    # account holds nothing, so an exit closes it.
     fund_account_transition(
-        account=FundAccount.objects.get(account_no=no), to="closed", reason="staff"
+        account=FundAccount.objects.get(account_no=no), to="closed", reason="exit"
     )
     response = api.post_deposit(**deposit_fields(no))
     assert response.status_code == 409
@@ -270,3 +272,11 @@ def test_unknown_path_and_method(api: FundBankClient) -> None:
     wrong_method = api.request("DELETE", "/api/v1/industries/")
     assert wrong_method.status_code == 405
     assert error_code(wrong_method) == "method_not_allowed"
+
+
+def test_a_bad_start_month_names_the_field_the_bank_sent(api: FundBankClient) -> None:
+    # More than two months after the opening month (the business date's).
+    response = api.open_account(**account_fields(start_month="2027-12"))
+    assert response.status_code == 400, response.text
+    assert error_code(response) == "invalid_first_month"
+    assert list(response.json()["error"]["fields"]) == ["start_month"]

@@ -15,7 +15,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 import banks.api.authentication as authentication
-import banks.api.views as views
+import banks.api.views.deposits as deposit_views
 from banks.bankgen import AUTH_FAILURE_LIMIT
 from banks.models import ApiRequestLog, BankSigningPolicy
 from banks.selectors import InvalidCursor, decode_cursor, encode_cursor
@@ -132,14 +132,14 @@ def test_the_policy_applies_on_the_fast_path_too(
     no = open_via_api(client_for(bank))
     bank_signing_policy_set(partner=bank, require_signed_idempotency_key=True)
     seen = []
-    real = views.deposit_fast
+    real = deposit_views.deposit_fast
 
     def spy(request: Any) -> Any:
         result = real(request)
         seen.append(result)
         return result
 
-    monkeypatch.setattr(views, "deposit_fast", spy)
+    monkeypatch.setattr(deposit_views, "deposit_fast", spy)
     response = client_for(bank).post_deposit(idempotency_key="fp", **deposit_fields(no))
     assert error_code(response) == "idempotency_key_unsigned"
     assert seen == [None]  # the fast path refused to answer it
@@ -376,7 +376,7 @@ def test_an_oversized_body_is_400_and_logged(
 ) -> None:
     no = open_via_api(api)
     if not fast:
-        monkeypatch.setattr(views, "deposit_fast", lambda request: None)
+        monkeypatch.setattr(deposit_views, "deposit_fast", lambda request: None)
     settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
     secret_text = "王小明13912345678"
     body = encode_body({**deposit_fields(no), "note": secret_text * 100})
@@ -401,3 +401,13 @@ def test_an_oversized_unsigned_body_is_logged(
     assert response.status_code == 401
     row = ApiRequestLog.objects.get()
     assert row.status == 401 and "500" in row.body_excerpt
+
+
+def test_behind_a_trusted_proxy_the_lockout_counts_the_caller(rf, settings) -> None:
+    from banks.api.authentication import client_address
+
+    request = rf.get("/api/v1/industries/", REMOTE_ADDR="10.0.0.5")
+    request.META["HTTP_X_FORWARDED_FOR"] = "203.0.113.9, 198.51.100.7"
+    assert client_address(request) == "10.0.0.5"  # not trusted: the socket's
+    settings.TRUSTED_PROXIES = ["10.0.0.5"]
+    assert client_address(request) == "198.51.100.7"

@@ -14,7 +14,8 @@ from typing import Any
 
 import pytest
 
-import banks.api.views as views
+import banks.api.views.base as views_base
+import banks.api.views.deposits as deposit_views
 from banks.models import ApiRequestLog, IdempotencyKey
 from clients.fund_bank_client import FundBankClient, encode_body
 from config.parsers import MAX_JSON_DEPTH, BodyRefused, parse_json_body
@@ -118,7 +119,7 @@ def _post(
 
 
 def _without_fast_path(monkeypatch: Any) -> None:
-    monkeypatch.setattr(views, "deposit_fast", lambda request: None)
+    monkeypatch.setattr(deposit_views, "deposit_fast", lambda request: None)
 
 
 @pytest.mark.parametrize(
@@ -235,7 +236,7 @@ def test_a_replay_is_answered_from_the_record_before_the_body_is_read(
     def refuse_everything(*args: Any) -> Any:
         raise BodyRefused("refused")
 
-    monkeypatch.setattr(views, "parse_json_body", refuse_everything)
+    monkeypatch.setattr(views_base, "parse_json_body", refuse_everything)
     import banks.api.fast as fast
 
     monkeypatch.setattr(fast, "parse_json_body", refuse_everything)
@@ -260,7 +261,7 @@ def test_an_account_replay_is_answered_from_the_record_before_the_body_is_read(
     def refuse_everything(*args: Any) -> Any:
         raise BodyRefused("refused")
 
-    monkeypatch.setattr(views, "parse_json_body", refuse_everything)
+    monkeypatch.setattr(views_base, "parse_json_body", refuse_everything)
     again = api.open_account(idempotency_key="rule-open", **fields)
     assert (again.status_code, again.content) == (201, first.content)
 

@@ -1,6 +1,7 @@
 """Credit profile consent rules, statements, industries, throttle, request log."""
 
 import datetime as dt
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -11,7 +12,7 @@ from accounts.models import BankPartner, FundAccount, LedgerTransaction
 from banks.models import ApiRequestLog, Consent
 from banks.services import consent_grant, consent_revoke
 from clients.fund_bank_client import FundBankClient
-from tests.banks.conftest import account_fields, deposit_fields, error_code
+from tests.banks.conftest import PAID_AT, account_fields, deposit_fields, error_code
 
 pytestmark = pytest.mark.django_db
 
@@ -120,6 +121,59 @@ def test_statement_lists_own_postings_with_cursor(
     ]
     theirs_body = other_api.statement(today).json()
     assert theirs_body["count"] == 1 and theirs_body["total"] == "800.00"
+
+
+def test_statement_reads_the_banks_own_postings_from_the_ledger(
+    api: FundBankClient,
+    bank: Any,
+    other_api: FundBankClient,
+    other_bank: Any,
+    open_via_api: Any,
+) -> None:
+    """A statement is the bank's side of each deposit posting (its settlement
+    entry, the transaction's purpose and reference): a counter deposit to an
+    account the bank services is not on it, nor another bank's posting to an
+    account that moved there."""
+    from accounts.services import fund_account_bank_change
+    from deposits.services import deposit_post
+
+    no = open_via_api(api)
+    mine = api.post_deposit(**deposit_fields(no, bank_txn_id="MINE-1"))
+    assert mine.status_code == 201, mine.text
+    account = FundAccount.objects.get(account_no=no)
+    deposit_post(
+        account=account,
+        amount=Decimal("1600.00"),
+        first_month=dt.date(2026, 2, 1),
+        months=2,
+        paid_at=dt.datetime.fromisoformat(PAID_AT),
+        bank=None,
+        channel="counter",
+    )
+    fund_account_bank_change(account=account, bank=other_bank)
+    theirs = other_api.post_deposit(
+        **deposit_fields(no, first_month="2026-04", bank_txn_id="THEIRS-1")
+    )
+    assert theirs.status_code == 201, theirs.text
+    purposes = LedgerTransaction.objects.filter(fund_account=account)
+    assert sorted(purposes.values_list("purpose", flat=True)) == ["deposit"] * 3
+
+    today = timezone.localdate().isoformat()
+    body = api.statement(today).json()
+    assert (body["count"], body["total"]) == (1, "800.00")
+    (item,) = body["items"]
+    posted = LedgerTransaction.objects.get(bank=bank, external_ref="MINE-1")
+    assert item == {
+        "kind": "deposit",
+        "bank_txn_id": "MINE-1",
+        "account_no": no,
+        "amount": "800.00",
+        "posted_at": item["posted_at"],
+    }
+    assert dt.datetime.fromisoformat(item["posted_at"]) == posted.posted_at
+    other = other_api.statement(today).json()
+    assert (other["count"], other["total"]) == (1, "800.00")
+    assert [i["bank_txn_id"] for i in other["items"]] == ["THEIRS-1"]
 
 
 def test_statement_day_is_shanghai_day(api: FundBankClient, open_via_api: Any) -> None:

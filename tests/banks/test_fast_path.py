@@ -12,7 +12,7 @@ from django.core.cache import cache
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import banks.api.views as views
+import banks.api.views.deposits as deposit_views
 from accounts.models import FundAccount, LedgerEntry
 from accounts.selectors import ledger_problems
 from banks.models import ApiRequestLog, IdempotencyKey
@@ -85,7 +85,7 @@ def test_the_fast_path_answers_and_writes_what_the_view_does(
     fast = api.post_deposit(
         idempotency_key="fp-1", **deposit_fields(fast_no, bank_txn_id="FP-1")
     )
-    monkeypatch.setattr(views, "deposit_fast", lambda request: None)
+    monkeypatch.setattr(deposit_views, "deposit_fast", lambda request: None)
     view = api.post_deposit(
         idempotency_key="fp-2", **deposit_fields(view_no, bank_txn_id="FP-2")
     )

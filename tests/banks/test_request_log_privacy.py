@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from django.db import connection
 
-import banks.api.views as views
+import banks.api.views.deposits as deposit_views
 from banks import services
 from banks.models import ApiRequestLog
 from clients.fund_bank_client import FundBankClient, encode_body
@@ -66,7 +66,7 @@ def _assert_nothing_personal(values: list[str]) -> None:
 @pytest.fixture(params=["fast", "view"])
 def path_kind(request: Any, monkeypatch: Any) -> str:
     if request.param == "view":
-        monkeypatch.setattr(views, "deposit_fast", lambda http_request: None)
+        monkeypatch.setattr(deposit_views, "deposit_fast", lambda http_request: None)
     return request.param
 
 

@@ -17,6 +17,7 @@ from banks.models import WebhookDelivery
 from banks.tasks import deliver_outbox
 from clients.fund_bank_client import verify_webhook
 from core import outbox
+from core.actors import Actor
 from core.models import OutboxEvent
 
 pytestmark = pytest.mark.django_db
@@ -171,8 +172,9 @@ def test_bulk_sealing_events_reach_the_bank(
         account_ids=ids,
         to="sealed",
         reason="arrears",
-        actor_label="job",
+        actor=Actor.system("job"),
         effective_on=dt.date(2026, 2, 28),
+        audit_stream="job:test",
     )
     assert services.outbox_deliver_due().delivered == 3
     numbers = sorted(

@@ -3,13 +3,14 @@ from decimal import Decimal
 
 import pytest
 
-from accounts.models import AccountStatusChange, FundAccount
+from accounts.models import AccountStatusChange, FundAccount, SubsidyEvent
 from core.clock import add_months, set_business_date
 from core.exceptions import DomainError
 from core.models import OutboxEvent
 from deposits.models import ArrearsCheckRun, Deposit
 from deposits.selectors import account_deposit_summary, month_grid
 from deposits.services import check_arrears
+from subsidies.selectors import subsidy_status_on
 
 pytestmark = pytest.mark.django_db
 
@@ -60,14 +61,18 @@ def test_e2_arrears_timeline_sealed_at_end_of_february_2027(fe_account, pay):
     assert account.paid_through == dt.date(2026, 8, 1)
     # The first month past due unpaid (September, due 30 Sept) ends the subsidy.
     assert account.subsidy_terminated_on == dt.date(2026, 10, 1)
-    assert account.subsidy_status == "terminated"
+    assert subsidy_status_on(account) == "terminated"
+    events = SubsidyEvent.objects.filter(fund_account=account)
+    assert [(e.reason, e.occurred_on, e.actor_ref) for e in events] == [
+        ("arrears", dt.date(2026, 10, 1), "check_arrears")
+    ]
     change = AccountStatusChange.objects.get(fund_account=account, to_status="sealed")
     assert (change.from_status, change.reason, change.effective_on) == (
         "open",
         "arrears",
         dt.date(2027, 2, 28),
     )
-    assert change.actor_label == "check_arrears"
+    assert (change.actor_kind, change.actor_ref) == ("system", "check_arrears")
     # The servicing bank hears about the sealing through the outbox.
     event = OutboxEvent.objects.get(topic="account.sealed")
     assert event.payload["account_no"] == account.account_no
@@ -252,11 +257,15 @@ def _world():
             "status",
             "closed_on",
             "arrears_months",
-            "subsidy_status",
             "subsidy_terminated_on",
         )
     )
-    return rows, AccountStatusChange.objects.count(), OutboxEvent.objects.count()
+    return (
+        rows,
+        AccountStatusChange.objects.count(),
+        OutboxEvent.objects.count(),
+        SubsidyEvent.objects.count(),
+    )
 
 
 def _population(fe_account, pay):

@@ -13,7 +13,7 @@ from django.urls import reverse
 from accounts.models import FundAccount
 from accounts.selectors import ledger_problems
 from accounts.services import fund_account_transition
-from core.exceptions import ConflictError
+from core.exceptions import ConflictError, DomainError
 from tests.adminforms import post_form
 
 pytestmark = pytest.mark.django_db
@@ -30,8 +30,11 @@ def funded(fe_account, pay):
 
 def test_the_service_refuses_to_close_an_account_with_money(funded) -> None:
     with pytest.raises(ConflictError) as err:
-        fund_account_transition(account=funded, to="closed", reason="staff")
+        fund_account_transition(account=funded, to="closed", reason="exit")
     assert err.value.code == "balance_not_zero" and "4000.00" in err.value.message
+    with pytest.raises(DomainError) as err:
+        fund_account_transition(account=funded, to="closed", reason="staff")
+    assert err.value.code == "invalid_reason"
     funded.refresh_from_db()
     assert funded.status == "open" and funded.status_changes.count() == 1
 
@@ -53,6 +56,7 @@ def test_the_database_refuses_a_closed_account_with_money(funded) -> None:
         )
 
 
+@pytest.mark.breaks_invariants
 def test_verify_ledger_reports_a_closed_account_with_money(funded) -> None:
     assert ledger_problems() == []
     with connection.cursor() as cur:

@@ -15,6 +15,7 @@ from accounts.services import fund_account_transition
 from core.exceptions import DomainError
 from deposits.models import Deposit
 from deposits.services import deposit_post
+from subsidies.selectors import subsidy_status_on
 from tests.deposits.conftest import at
 
 pytestmark = pytest.mark.django_db
@@ -52,7 +53,7 @@ def test_regular_deposit_posts_one_balanced_transaction(fe_account, pay, bank):
     assert account.paid_through == dt.date(2025, 5, 1)
     assert account.last_deposit_on == dt.date(2025, 3, 10)
     assert account.arrears_months == 0
-    assert account.subsidy_status == "not_yet_eligible"
+    assert subsidy_status_on(account) == "not_yet_eligible"
     assert ledger_problems() == []
 
 
@@ -141,10 +142,17 @@ def test_error_messages_are_chinese_and_name_the_month(fe_account, pay, bank):
 
 
 def test_closed_account_refuses_deposits(fe_account, pay):
+    from core.clock import set_business_date
+    from deposits.services import check_arrears
+
     account = fe_account(dt.date(2025, 3, 1))
-    fund_account_transition(account=account, to="closed", reason="staff")
+    # Never paid: cancelled by the arrears job after six idle months.
+    set_business_date(dt.date(2025, 10, 1))
+    check_arrears(month=dt.date(2025, 9, 1))
+    account.refresh_from_db()
+    assert account.status == "closed"
     with pytest.raises(DomainError) as err:
-        pay(account, dt.date(2025, 3, 10))
+        pay(account, dt.date(2025, 10, 1))
     assert (err.value.code, err.value.status) == ("account_closed", 409)
     assert not Deposit.objects.exists()
 
@@ -195,7 +203,8 @@ def test_paying_ahead_and_late(fe_account, pay):
     assert deposit.kind == Deposit.Kind.BACK_PAYMENT
     late.refresh_from_db()
     # March was due on 31 March: the subsidy ends from 1 April.
-    assert late.subsidy_status == "terminated"
+    assert subsidy_status_on(late) == "terminated"
+    assert late.subsidy_events.get().reason == "arrears"
     assert late.subsidy_terminated_on == dt.date(2025, 4, 1)
     assert late.arrears_months == 0
 

@@ -6,11 +6,11 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-import deposits.services as deposit_services
 from accounts.models import FundAccount
 from accounts.selectors import ledger_problems
 from core.exceptions import DomainError
 from deposits.models import Deposit
+from deposits.services import posting, posting_sql
 
 pytestmark = pytest.mark.django_db
 
@@ -38,7 +38,7 @@ def _posting(deposit: Deposit) -> tuple:
             account.last_deposit_on,
             account.arrears_months,
             account.status,
-            account.subsidy_status,
+            account.subsidy_terminated_on,
         ),
     )
 
@@ -55,7 +55,7 @@ def test_lean_path_writes_what_the_orm_path_writes(fe_account, pay, monkeypatch)
         if "FOR UPDATE OF fa" in q["sql"] or q["sql"].lstrip().startswith("WITH txn")
     ]
     assert len(lean_sql) == 2
-    monkeypatch.setattr(deposit_services, "_deposit_post_pg", lambda *a, **kw: None)
+    monkeypatch.setattr(posting, "_deposit_post_pg", lambda *a, **kw: None)
     orm = pay(orm_account, dt.date(2025, 3, 10), months=2)
     lean.refresh_from_db()
     assert _posting(lean) == _posting(orm)
@@ -94,9 +94,7 @@ def test_sealed_account_takes_the_orm_path_and_reopens(fe_account, pay):
 def test_the_duplicate_probe_uses_the_bank_txn_index(with_bank, bank):
     # It ran on every API deposit; as ``bank_id IS NOT DISTINCT FROM`` it
     # scanned the whole deposits table.
-    lock_sql, _write = deposit_services._pg_sql(
-        by_no=False, bank=with_bank, extras=None
-    )
+    lock_sql, _write = posting_sql._pg_sql(by_no=False, bank=with_bank, extras=None)
     params = {"fa": 1, "account_no": "", "bank": bank.pk, "txn": "T1", "center": "x"}
     with connection.cursor() as cur:
         cur.execute("SET LOCAL enable_seqscan = off")

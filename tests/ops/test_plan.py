@@ -1,6 +1,6 @@
 """Properties of the generated plans, over many business dates and seeds
 (no rows written: the month grid is checked with the deposits app's own
-arithmetic)."""
+arithmetic, ``deposits.rules`` and ``deposits.grid``)."""
 
 import datetime as dt
 import random
@@ -12,10 +12,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from stdnum.cn import ric
 
-from core.clock import add_months, month_from_index, month_index
+from core.clock import add_months, month_end, month_from_index, month_index
 from deposits.grid import arrears_as_of
 from deposits.models import due_date
+from deposits.rules import arrears_start
 from ops.seed.plan import Planner, SeedContext, id_check_digit
+from subsidies.selectors import derive_subsidy_status, subsidy_window
 
 pytestmark = pytest.mark.django_db
 
@@ -56,6 +58,7 @@ def test_plans_follow_the_month_grid(
 def _check_account(a: Any, ctx: SeedContext, today: dt.date, start: dt.date) -> None:
     month = month_from_index
     first_month = month(a.first_month)
+    began: list[dt.date] = []  # days arrears began, by the rules
     version = SimpleNamespace(
         cadence=a.cadence, first_month=first_month, effective_month=first_month
     )
@@ -68,6 +71,8 @@ def _check_account(a: Any, ctx: SeedContext, today: dt.date, start: dt.date) -> 
         assert a.opened_on <= value_date <= today and 0 <= secs < 86_400
         assert 1 <= months <= 12 and amount == a.monthly_amount * months
         assert (bank is None) == (channel == "counter")
+        if due_date(month(expected), a.cadence) < value_date:
+            began.append(arrears_start(month(expected), a.cadence))
         if kind == "resume":
             assert first == month_index(value_date) > expected
         else:
@@ -93,9 +98,35 @@ def _check_account(a: Any, ctx: SeedContext, today: dt.date, start: dt.date) -> 
         assert a.arrears_months >= 6 and a.changes[-1][2] == "arrears"
     if a.arrears_months or a.status != "open":
         assert a.subsidy_terminated_on is not None
+    # The last arrears check ran for the month before today's, or for the
+    # month the account was cancelled in.
+    last_checked = a.closed_on or month_end(month(month_index(today) - 1))
+    if due_date(month(expected), a.cadence) <= last_checked:
+        began.append(arrears_start(month(expected), a.cadence))
+    if a.closed_on is not None:
+        began.append(a.closed_on)  # cancelling ends the subsidy too
+    assert a.subsidy_terminated_on == min(began, default=None)
+    # One event each time the day moved earlier, the last one the day kept.
+    days = [occurred for _reason, occurred, _created, _secs in a.events]
+    assert days == sorted(days, reverse=True) and len(set(days)) == len(days)
+    assert days[-1:] == ([a.subsidy_terminated_on] if began else [])
+    for reason, occurred, created, secs in a.events:
+        assert reason in ("arrears", "cancellation") and 0 <= secs < 86_400
+        assert occurred <= created <= today
     if a.subsidy_terminated_on is not None:
         assert a.subsidy_terminated_on <= today
-        if a.first_time:
-            assert a.subsidy_status == "terminated"
-    if a.first_time and a.subsidy_status == "accruing":
+    status = derive_subsidy_status(
+        first_time=a.first_time,
+        terminated_on=a.subsidy_terminated_on,
+        stopped_on=None,
+        window=subsidy_window(
+            a.deposits[0][3] if a.deposits else None,
+            wait=ctx.subsidy_wait,
+            years=ctx.subsidy_years,
+        ),
+        on=today,
+    )
+    if a.first_time and a.subsidy_terminated_on is not None:
+        assert status == "terminated"
+    if status == "accruing":
         assert add_months(a.deposits[0][3], 12) <= today

@@ -1,4 +1,6 @@
 import datetime as dt
+import json
+import random
 from collections import Counter, defaultdict
 from decimal import Decimal
 from typing import Any
@@ -8,27 +10,68 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.idcard import age_on, parse_resident_id, retirement_date
-from accounts.ledger import CENTER_SETTLEMENT
+from accounts.ledger import (
+    CENTER_SETTLEMENT,
+    C,
+    D,
+    Leg,
+    bank_settlement_account,
+    center_account,
+    depositor_account,
+    post_transaction,
+)
+from accounts.ledger.sql import txn_copy_row
 from accounts.models import (
     AccountStatusChange,
     BankPartner,
     Depositor,
     FundAccount,
     LedgerEntry,
+    LedgerTransaction,
+    SubsidyEvent,
 )
 from accounts.selectors import ledger_problems
+from core import audit
+from core.audit import audit_problems
 from core.clock import add_months, month_index
 from core.crypto import decrypt_text, keyed_hash
+from core.models import AuditRecord
 from deposits.models import ArrearsCheckRun, Deposit, DepositAgreement, due_date
 from deposits.selectors import account_deposit_summary
 from deposits.services import check_arrears
+from deposits.services.posting_sql import deposit_memo
 from ops.seed import demo_data_seed, pools
+from ops.seed.plan import Planner, SeedContext
+from ops.seed.writers import (
+    SEED_ACTOR,
+    SEED_CHUNK_ACTION,
+    deposit_txn_row,
+    seed_chunk_check,
+)
+from subsidies.selectors import (
+    derive_subsidy_status,
+    subsidy_status_on,
+    subsidy_statuses,
+    subsidy_window,
+)
 from tests.ops.conftest import SEED_DAY
 
 pytestmark = pytest.mark.django_db
 
 REGION_NAMES = {code: name for code, name, _w in pools.REGIONS}
 LAST_CHECKED = dt.date(2026, 10, 1)
+SEEDER = ("system", None, "seed_demo")  # actor kind, user id, reference
+SEED_ACTOR_COLUMNS = {
+    "actor_kind": "system",
+    "actor_id": None,
+    "actor_ref": "seed_demo",
+}
+
+
+@pytest.fixture
+def seed_chunk_checked(monkeypatch: pytest.MonkeyPatch) -> None:
+    """verify_audit with the seeder's digest check (the ops app registers it)."""
+    monkeypatch.setitem(audit._digest_checks, SEED_CHUNK_ACTION, seed_chunk_check)
 
 
 def _deposits_by_account() -> dict[int, list[Deposit]]:
@@ -40,10 +83,13 @@ def _deposits_by_account() -> dict[int, list[Deposit]]:
     return grouped
 
 
-def test_command_prints_a_summary_and_the_ledger_is_clean(seeded: str) -> None:
+def test_command_prints_a_summary_and_the_ledger_is_clean(
+    seeded: str, seed_chunk_checked: None
+) -> None:
     assert "300/300" in seeded
     assert "已生成 300 人" in seeded
     assert ledger_problems() == []
+    assert audit_problems() == []
     assert Depositor.objects.count() == 300
     accounts = FundAccount.objects.count()
     assert 300 < accounts < 340  # a few people also have an earlier account
@@ -170,10 +216,10 @@ def test_statuses_and_their_history(seeded: str) -> None:
             assert after.effective_on >= before.effective_on
         assert changes[-1].to_status == fa.status
         resumed += sum(c.reason == "resumed" for c in changes)
+        assert {(c.actor_kind, c.actor_id, c.actor_ref) for c in changes} == {SEEDER}
         if fa.status == "sealed":
             assert fa.arrears_months >= 6
             assert changes[-1].reason == "arrears"
-            assert changes[-1].actor_label == "check_arrears"
             assert changes[-1].effective_on.day in (28, 29, 30, 31)
         if fa.status == "closed":
             assert fa.balance == 0 and fa.closed_on == changes[-1].effective_on
@@ -196,10 +242,10 @@ def test_returning_people_are_not_first_time(seeded: str) -> None:
             assert earlier.status == "closed" and earlier.closed_on < current.opened_on
             assert earlier.first_time
             assert not current.first_time
-            assert current.subsidy_status == "not_eligible"
+            assert subsidy_status_on(current, SEED_DAY) == "not_eligible"
         else:
             assert accounts[0].first_time
-            assert accounts[0].subsidy_status != "not_eligible"
+            assert subsidy_status_on(accounts[0], SEED_DAY) != "not_eligible"
     assert returning > 0
 
 
@@ -207,7 +253,8 @@ def test_subsidy_fields_follow_the_arrears_rules(seeded: str) -> None:
     by_account = _deposits_by_account()
     statuses: Counter[str] = Counter()
     for fa in FundAccount.objects.all():
-        statuses[fa.subsidy_status] += 1
+        status = subsidy_status_on(fa, SEED_DAY)
+        statuses[status] += 1
         deposits = by_account.get(fa.pk, [])
         had_arrears = (
             fa.arrears_months > 0
@@ -221,14 +268,95 @@ def test_subsidy_fields_follow_the_arrears_rules(seeded: str) -> None:
             assert fa.subsidy_terminated_on.day == 1
             assert fa.subsidy_terminated_on <= SEED_DAY
         if not fa.first_time:
-            assert fa.subsidy_status == "not_eligible"
+            assert status == "not_eligible"
         elif fa.subsidy_terminated_on is not None:
-            assert fa.subsidy_status == "terminated"
+            assert status == "terminated"
         elif deposits and add_months(deposits[0].value_date, 12) <= SEED_DAY:
-            assert fa.subsidy_status == "accruing"
+            assert status == "accruing"
         else:
-            assert fa.subsidy_status == "not_yet_eligible"
+            assert status == "not_yet_eligible"
     assert min(statuses["accruing"], statuses["terminated"]) > 0
+
+
+def test_every_termination_is_a_subsidy_event(seeded: str) -> None:
+    """As accounts.subsidy_state records it: one event per termination, the
+    account keeping the earliest day."""
+    events: dict[int, list[SubsidyEvent]] = defaultdict(list)
+    for event in SubsidyEvent.objects.order_by("id"):
+        events[event.fund_account_id].append(event)
+    terminated = 0
+    for fa in FundAccount.objects.all():
+        mine = events.pop(fa.pk, [])
+        if fa.subsidy_terminated_on is None:
+            assert mine == []
+            continue
+        terminated += 1
+        assert [
+            (e.kind, e.reason, e.occurred_on, e.actor_kind, e.actor_id, e.actor_ref)
+            for e in mine
+        ] == [("terminated", "arrears", fa.subsidy_terminated_on, *SEEDER)]
+        assert timezone.localtime(mine[0].created_at).date() >= mine[0].occurred_on
+    assert events == {} and terminated > 20
+
+
+def test_derived_subsidy_status_is_what_the_plan_expects(seeded: str) -> None:
+    """Plan the same people again (same seed, same day) and derive each
+    account's status from the plan's facts; the stored facts must give the
+    same, through the Python and the SQL twin."""
+    ctx = SeedContext(
+        today=SEED_DAY,
+        months=18,
+        bank_codes=[code for code, _n, _w in pools.BANKS[:4]],
+    )
+    planner = Planner(ctx, random.Random(5))
+    expected: dict[tuple[str, dt.date], str] = {}
+    for _ in range(300):
+        person = planner.plan_person()
+        for plan in person.accounts:
+            first_paid = plan.deposits[0][3] if plan.deposits else None
+            expected[(keyed_hash(person.id_number), plan.opened_on)] = (
+                derive_subsidy_status(
+                    first_time=plan.first_time,
+                    terminated_on=plan.subsidy_terminated_on,
+                    stopped_on=None,
+                    window=subsidy_window(
+                        first_paid, wait=ctx.subsidy_wait, years=ctx.subsidy_years
+                    ),
+                    on=SEED_DAY,
+                )
+            )
+    accounts = list(FundAccount.objects.select_related("depositor"))
+    assert len(accounts) == len(expected)
+    by_sql = subsidy_statuses([fa.pk for fa in accounts], SEED_DAY)
+    for fa in accounts:
+        want = expected[(fa.depositor.id_number_hash, fa.opened_on)]
+        assert subsidy_status_on(fa, SEED_DAY) == want == by_sql[fa.pk]
+    assert set(expected.values()) >= {
+        "not_eligible",
+        "not_yet_eligible",
+        "accruing",
+        "terminated",
+    }
+
+
+def test_one_audit_record_per_chunk_with_a_digest(
+    seed_demo: Any, seed_chunk_checked: None
+) -> None:
+    seed_demo(accounts=50, months=12, seed=8, chunk_size=20)
+    records = list(AuditRecord.objects.filter(stream="seed:8").order_by("id"))
+    assert [r.action for r in records] == [SEED_CHUNK_ACTION] * 3
+    assert {(r.actor_kind, r.actor_user_id, r.actor_ref) for r in records} == {SEEDER}
+    assert audit_problems() == []
+    chunks = [json.loads(r.body)["data"] for r in records]
+    assert sorted(c["people"] for c in chunks) == [10, 20, 20]
+    assert sum(c["deposits"] for c in chunks) == Deposit.objects.count()
+    assert sum(c["count"] for c in chunks) == LedgerTransaction.objects.count()
+    assert sum(c["subsidy_events"] for c in chunks) == SubsidyEvent.objects.count()
+    assert sum(c["accounts"] for c in chunks) == FundAccount.objects.count()
+    for chunk in chunks:
+        assert seed_chunk_check(chunk) == ""
+        tampered = {**chunk, "digest": "0" * 64}
+        assert seed_chunk_check(tampered) != ""
 
 
 def test_the_arrears_job_finds_nothing_left_to_do(seeded: str) -> None:
@@ -238,21 +366,37 @@ def test_the_arrears_job_finds_nothing_left_to_do(seeded: str) -> None:
     assert sum(runs.values_list("sealed", flat=True)) == (
         AccountStatusChange.objects.filter(reason="arrears").count()
     )
-    before = list(
-        FundAccount.objects.order_by("pk").values_list(
-            "status", "arrears_months", "subsidy_status", "subsidy_terminated_on"
-        )
+    assert sum(runs.values_list("subsidy_terminated", flat=True)) == (
+        SubsidyEvent.objects.filter(reason="arrears").count()
     )
-    summary = check_arrears(month=LAST_CHECKED)
-    assert summary.checked > 250
-    assert (summary.arrears_updated, summary.sealed, summary.cancelled) == (0, 0, 0)
-    assert summary.subsidy_terminated == 0
-    after = list(
-        FundAccount.objects.order_by("pk").values_list(
-            "status", "arrears_months", "subsidy_status", "subsidy_terminated_on"
+
+    def state() -> list[Any]:
+        accounts = list(
+            FundAccount.objects.order_by("pk").values_list(
+                "pk", "status", "arrears_months", "subsidy_terminated_on"
+            )
         )
-    )
-    assert after == before
+        statuses = subsidy_statuses([row[0] for row in accounts], SEED_DAY)
+        return [
+            accounts,
+            statuses,
+            AccountStatusChange.objects.count(),
+            SubsidyEvent.objects.count(),
+        ]
+
+    before = state()
+    for method in ("sql", "python"):  # PostgreSQL's statement and SQLite's twin
+        summary = check_arrears(month=LAST_CHECKED, method=method)
+        assert summary.checked > 250
+        changed = (
+            summary.arrears_updated,
+            summary.subsidy_terminated,
+            summary.sealed,
+            summary.cancelled,
+        )
+        assert changed == (0, 0, 0, 0)
+        assert state() == before
+    assert ledger_problems() == [] and audit_problems() == []
 
 
 def test_deposit_summary_selector_agrees_with_stored_fields(seeded: str) -> None:
@@ -269,11 +413,22 @@ def test_deposit_summary_selector_agrees_with_stored_fields(seeded: str) -> None
             assert summary["arrears_months"] == fa.arrears_months, fa.account_no
 
 
+# Every ledger transaction column but the ids (the bank's is compared by
+# code, the external reference with the deposit's bank transaction id).
+_TXN_FIELDS = [
+    f.attname
+    for f in LedgerTransaction._meta.concrete_fields
+    if f.attname not in ("id", "fund_account_id", "bank_id", "external_ref")
+]
+
+
 def _fingerprint() -> list[tuple[Any, ...]]:
     """Everything seeded except ids (sequences are not rolled back)."""
     deposits: dict[int, list[tuple[Any, ...]]] = defaultdict(list)
     for row in Deposit.objects.order_by("id").values_list(
         "fund_account_id",
+        "bank_txn_id",
+        "ledger_transaction__external_ref",
         "amount",
         "first_month",
         "months",
@@ -282,21 +437,43 @@ def _fingerprint() -> list[tuple[Any, ...]]:
         "paid_at",
         "channel",
         "bank__code",
-        "ledger_transaction__memo",
-        "ledger_transaction__posted_at",
+        "created_at",
+        "actor_kind",
+        "actor_id",
+        "actor_ref",
+        *(f"ledger_transaction__{name}" for name in _TXN_FIELDS),
     ):
-        deposits[row[0]].append(row[1:])
+        fa_id, bank_txn_id, external_ref, *fields = row
+        assert external_ref == bank_txn_id
+        # The id ends with the deposit's id; sequences are not rolled back.
+        deposits[fa_id].append((bank_txn_id[:-10], *fields))
     changes: dict[int, list[tuple[Any, ...]]] = defaultdict(list)
     for row in AccountStatusChange.objects.order_by("id").values_list(
         "fund_account_id",
         "from_status",
         "to_status",
         "reason",
+        "note",
         "effective_on",
         "created_at",
-        "actor_label",
+        "actor_kind",
+        "actor_id",
+        "actor_ref",
     ):
         changes[row[0]].append(row[1:])
+    events: dict[int, list[tuple[Any, ...]]] = defaultdict(list)
+    for row in SubsidyEvent.objects.order_by("id").values_list(
+        "fund_account_id",
+        "kind",
+        "reason",
+        "occurred_on",
+        "note",
+        "created_at",
+        "actor_kind",
+        "actor_id",
+        "actor_ref",
+    ):
+        events[row[0]].append(row[1:])
     accounts = FundAccount.objects.order_by("id").values_list(
         "id",
         "depositor__id_number_hash",
@@ -315,16 +492,20 @@ def _fingerprint() -> list[tuple[Any, ...]]:
         "paid_through",
         "arrears_months",
         "last_deposit_on",
-        "subsidy_status",
         "subsidy_terminated_on",
         "bank__code",
         "agreements__monthly_amount",
         "agreements__cadence",
         "agreements__first_month",
         "agreements__accepted_at",
+        "agreements__signed_at",
+        "agreements__actor_kind",
+        "agreements__actor_id",
+        "agreements__actor_ref",
     )
     return [
-        (*row[1:], deposits[row[0]], changes[row[0]]) for row in accounts.iterator()
+        (*row[1:], deposits[row[0]], changes[row[0]], events[row[0]])
+        for row in accounts.iterator()
     ]
 
 
@@ -348,7 +529,8 @@ def test_same_seed_same_data_with_either_writer(business_day: Any) -> None:
     business_day(SEED_DAY)
     options = dict(accounts=60, months=14, seed=3, chunk_size=25)
     first = _seed_and_fingerprint(**options)
-    assert len(first) >= 60 and sum(len(row[-2]) for row in first) > 200
+    assert len(first) >= 60 and sum(len(row[-3]) for row in first) > 200
+    assert sum(len(row[-1]) for row in first) > 5  # subsidy events
     assert _seed_and_fingerprint(**options) == first
     assert _seed_and_fingerprint(**options, writer="orm") == first
     other = _seed_and_fingerprint(**{**options, "seed": 4})
@@ -395,15 +577,40 @@ def _comparable() -> list[tuple[Any, ...]]:
         "paid_at",
         "channel",
         "bank__code",
+        "actor_kind",
+        "actor_ref",
         "ledger_transaction__memo",
         "ledger_transaction__value_date",
+        "ledger_transaction__kind",
+        "ledger_transaction__purpose",
+        "ledger_transaction__actor_kind",
+        "ledger_transaction__actor_ref",
+        "ledger_transaction__bank__code",
+        # Each writer makes up its own bank transaction ids.
+        "bank_txn_id",
+        "ledger_transaction__external_ref",
     ):
-        deposits[row[0]].append(row[1:])
+        *fields, bank_txn_id, external_ref = row
+        assert external_ref == bank_txn_id
+        deposits[row[0]].append((*fields[1:], bank_txn_id != ""))
     changes: dict[int, list[tuple[Any, ...]]] = defaultdict(list)
     for row in AccountStatusChange.objects.order_by("effective_on", "id").values_list(
-        "fund_account_id", "from_status", "to_status", "reason", "effective_on"
+        "fund_account_id",
+        "from_status",
+        "to_status",
+        "reason",
+        "effective_on",
+        "actor_kind",
+        "actor_ref",
     ):
         changes[row[0]].append(row[1:])
+    events: dict[int, list[tuple[Any, ...]]] = defaultdict(list)
+    # Not the reference: the arrears job names itself on the events it writes
+    # whatever actor_label it runs under.
+    for row in SubsidyEvent.objects.order_by("occurred_on", "id").values_list(
+        "fund_account_id", "kind", "reason", "occurred_on", "note", "actor_kind"
+    ):
+        events[row[0]].append(row[1:])
     rows = []
     for row in FundAccount.objects.values_list(
         "id",
@@ -417,17 +624,24 @@ def _comparable() -> list[tuple[Any, ...]]:
         "paid_through",
         "arrears_months",
         "last_deposit_on",
-        "subsidy_status",
         "subsidy_terminated_on",
         "bank__code",
         "agreements__monthly_amount",
         "agreements__cadence",
         "agreements__first_month",
         "agreements__text_version",
+        "agreements__actor_kind",
+        "agreements__actor_ref",
     ):
-        # Turning "not yet eligible" into "accruing" is the subsidy code's job.
-        subsidy = "not_yet_eligible" if row[11] == "accruing" else row[11]
-        rows.append((*row[1:11], subsidy, *row[12:], deposits[row[0]], changes[row[0]]))
+        rows.append(
+            (
+                *row[1:],
+                subsidy_status_on(FundAccount.objects.get(pk=row[0]), SEED_DAY),
+                deposits[row[0]],
+                changes[row[0]],
+                events[row[0]],
+            )
+        )
     return sorted(rows)
 
 
@@ -446,8 +660,93 @@ def test_bulk_writers_leave_what_the_real_services_would(business_day: Any) -> N
         pass
     assert not FundAccount.objects.exists()
     replay = demo_data_seed(**options, writer="services")  # durable services
-    assert ledger_problems() == []
+    assert ledger_problems() == [] and audit_problems() == []
     assert replay.deposits == summary.deposits > 150
     assert {row[2] for row in bulk} >= {"open", "closed"}
+    assert sum(len(row[-1]) for row in bulk) > 5  # subsidy events
     assert _comparable() == bulk
-    assert ArrearsCheckRun.objects.filter(actor_label="check_arrears").count() == 13
+    # The real job recorded its runs (the bulk writers record the same months).
+    assert ArrearsCheckRun.objects.filter(actor_label="seed_demo").count() == 13
+
+
+def _columns(obj: Any, skip: set[str]) -> dict[str, Any]:
+    return {
+        f.column: getattr(obj, f.attname)
+        for f in type(obj)._meta.concrete_fields
+        if f.column not in skip
+    }
+
+
+@pytest.mark.parametrize("writer", ["copy", "orm"])
+def test_seeded_transactions_are_what_post_transaction_writes(
+    business_day: Any, seed_chunk_checked: None, writer: str
+) -> None:
+    """The same deposit posted through the ledger's own service: every column
+    of the transaction and of its legs agrees, ids and timestamps aside."""
+    business_day(SEED_DAY)
+    demo_data_seed(accounts=40, months=6, seed=21, writer=writer)
+    assert ledger_problems() == [] and audit_problems() == []
+    seen: set[bool] = set()
+    deposits = Deposit.objects.select_related("fund_account", "bank").order_by("id")
+    for deposit in deposits:
+        at_counter = deposit.bank is None
+        if at_counter in seen:
+            continue
+        seen.add(at_counter)
+        debit = (
+            center_account(CENTER_SETTLEMENT)
+            if at_counter
+            else bank_settlement_account(deposit.bank)
+        )
+        posted = post_transaction(
+            kind=LedgerTransaction.Kind.DEPOSIT,
+            legs=[
+                Leg(debit, D, deposit.amount),
+                Leg(depositor_account(deposit.fund_account), C, deposit.amount),
+            ],
+            value_date=deposit.value_date,
+            fund_account=deposit.fund_account,
+            bank=deposit.bank,
+            memo=deposit_memo(deposit.first_month, deposit.last_month),
+            actor=SEED_ACTOR,
+            purpose="deposit",
+            external_ref=deposit.bank_txn_id,
+        )
+        seeded = LedgerTransaction.objects.get(pk=deposit.ledger_transaction_id)
+        posted.refresh_from_db()
+        skip = {"id", "posted_at"}
+        assert _columns(seeded, skip) == _columns(posted, skip)
+        assert seeded.external_ref == deposit.bank_txn_id
+        assert (seeded.purpose, seeded.actor_ref) == ("deposit", "seed_demo")
+
+        def legs(txn: LedgerTransaction) -> list[dict[str, Any]]:
+            return sorted(
+                (_columns(e, {"id", "transaction_id"}) for e in txn.entries.all()),
+                key=lambda row: row["side"],
+            )
+
+        assert legs(seeded) == legs(posted)
+        stamp = {name: getattr(deposit, name) for name in SEED_ACTOR_COLUMNS}
+        assert stamp == SEED_ACTOR_COLUMNS
+    assert seen == {True, False}
+
+
+def test_the_seeders_transaction_row_is_txn_copy_row() -> None:
+    """The positional fast path builds exactly the row of the ledger's own
+    COPY helper, with its defaults, for both kinds of deposit."""
+    posted = (dt.date(2026, 3, 5), 36_000)
+    for bank_id, ref in ((7, "YTB202603050000000042"), (None, "")):
+        assert deposit_txn_row(42, 9, bank_id, posted[0], posted, "m", ref) == (
+            txn_copy_row(
+                id=42,
+                kind="deposit",
+                fund_account_id=9,
+                bank_id=bank_id,
+                value_date=posted[0],
+                posted_at=posted,
+                memo="m",
+                purpose="deposit",
+                external_ref=ref,
+                **SEED_ACTOR_COLUMNS,
+            )
+        )

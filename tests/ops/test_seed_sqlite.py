@@ -1,6 +1,7 @@
 """The embedded demo path: SQLite, bulk_create writer, as `make demo` runs it."""
 
 import os
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -37,6 +38,22 @@ def test_seed_demo_on_sqlite(tmp_path: Path) -> None:
     assert "30/30" in seeded.stdout and "orm" in seeded.stdout
     checked = _manage(db, "verify_ledger")
     assert checked.returncode == 0, checked.stdout + checked.stderr
+    audited = _manage(db, "verify_audit")
+    assert audited.returncode == 0, audited.stdout + audited.stderr
+    with sqlite3.connect(db) as con:
+        terminated = con.execute(
+            "SELECT id, subsidy_terminated_on FROM accounts_fundaccount "
+            "WHERE subsidy_terminated_on IS NOT NULL ORDER BY id"
+        ).fetchall()
+        events = con.execute(
+            "SELECT fund_account_id, occurred_on FROM subsidies_subsidyevent "
+            "WHERE kind = 'terminated' AND actor_ref = 'seed_demo' ORDER BY 1"
+        ).fetchall()
+        chunks = con.execute(
+            "SELECT count(*) FROM core_auditrecord WHERE action = 'seed.chunk'"
+        ).fetchone()
+    assert events == terminated and terminated
+    assert chunks == (1,)
     again = _manage(db, "seed_demo", "--accounts", "30", "--if-empty")
     assert again.returncode == 0
     assert "--if-empty" in again.stdout and "30/30" not in again.stdout

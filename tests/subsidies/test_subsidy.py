@@ -5,10 +5,9 @@ from decimal import Decimal
 
 import pytest
 
-from accounts.models import FundAccount
+from accounts.models import FundAccount, SubsidyEvent
 from accounts.selectors import ledger_problems
 from core.exceptions import DomainError
-from subsidies.models import SubsidyEvent
 from subsidies.selectors import (
     subsidy_accrued_to_date,
     subsidy_for_period,
@@ -17,7 +16,7 @@ from subsidies.selectors import (
 )
 from subsidies.services import (
     settle_year,
-    subsidy_stop_accrual,
+    subsidy_accrual_stop,
     subsidy_terminate,
 )
 from tests.subsidies.helpers import make_deposit, posting
@@ -80,7 +79,7 @@ def test_window_ends_five_years_after_first_eligibility(
     account.refresh_from_db()
     # Window 2026-03-10 .. 2031-03-10: 253 days of the last year.
     assert posting(account, "subsidy", dt.date(2031, 6, 30)) == Decimal("8.43")
-    assert account.subsidy_status == "ended"
+    assert subsidy_status_on(account) == "ended"
     business_day(dt.date(2032, 6, 30))
     settle_year(year=2032)
     assert posting(account, "subsidy", dt.date(2032, 6, 30)) is None
@@ -101,7 +100,7 @@ def test_each_termination_forfeits_the_period_and_later_ones(
     if reason == "arrears":
         # The deposits code records arrears directly on the account.
         FundAccount.objects.filter(pk=account.pk).update(
-            subsidy_terminated_on=dt.date(2026, 5, 1), subsidy_status="terminated"
+            subsidy_terminated_on=dt.date(2026, 5, 1)
         )
         account.refresh_from_db()
     else:
@@ -114,7 +113,7 @@ def test_each_termination_forfeits_the_period_and_later_ones(
     account.refresh_from_db()
     assert posting(account, "subsidy", S2026) is None
     assert posting(other, "subsidy", S2026) == Decimal("3.73")
-    assert account.subsidy_status == "terminated"
+    assert subsidy_status_on(account) == "terminated"
     business_day(S2027)
     settle_year(year=2027)
     assert posting(account, "subsidy", S2027) is None
@@ -158,7 +157,7 @@ def test_returning_participant_gets_no_subsidy(
     from accounts.services import fund_account_transition
 
     first = _one_tranche(open_account, business_day, bank)
-    assert first.first_time and first.subsidy_status == "not_yet_eligible"
+    assert first.first_time and subsidy_status_on(first) == "not_yet_eligible"
     # The same person leaves (balance paid out elsewhere: zero here) and returns.
     business_day(dt.date(2025, 4, 1))
     from tests.subsidies.helpers import make_withdrawal
@@ -166,7 +165,7 @@ def test_returning_participant_gets_no_subsidy(
     make_withdrawal(first, "1000.00", dt.date(2025, 4, 1), bank)
     fund_account_transition(account=first, to="closed", reason="exit")
     again = open_account(1)
-    assert again.first_time is False and again.subsidy_status == "not_eligible"
+    assert again.first_time is False and subsidy_status_on(again) == "not_eligible"
     business_day(dt.date(2025, 4, 10))
     make_deposit(again, "1000.00", dt.date(2025, 4, 10), bank)
     business_day(S2027)
@@ -174,7 +173,6 @@ def test_returning_participant_gets_no_subsidy(
     again.refresh_from_db()
     assert posting(again, "subsidy", S2027) is None
     assert posting(again, "interest", S2027) is not None
-    assert again.subsidy_status == "not_eligible"
     assert subsidy_status_on(again, S2027) == "not_eligible"
 
 
@@ -206,13 +204,13 @@ def test_conversion_stops_accrual_and_pays_it_next_settlement(
 ) -> None:
     account = _one_tranche(open_account, business_day, bank)
     business_day(dt.date(2026, 5, 10))
-    subsidy_stop_accrual(account=account, on=dt.date(2026, 5, 10))
+    subsidy_accrual_stop(account=account, on=dt.date(2026, 5, 10))
     business_day(S2026)
     settle_year(year=2026)
     account.refresh_from_db()
     # 2026-03-10 .. 2026-05-10 = 61 days: 1,000 x 61 x 1.2 % / 360 = 2.0333...
     assert posting(account, "subsidy", S2026) == Decimal("2.03")
-    assert account.subsidy_status == "ended"
+    assert subsidy_status_on(account) == "ended"
     business_day(S2027)
     settle_year(year=2027)
     assert posting(account, "subsidy", S2027) is None

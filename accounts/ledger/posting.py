@@ -1,18 +1,4 @@
-"""The double-entry ledger: the only code that moves money.
-
-Design note. A posting is one ``LedgerTransaction`` with two or more
-``LedgerEntry`` legs, each a positive amount on side D or C; the legs balance.
-All legs go to the database in one INSERT statement, because PostgreSQL checks
-the balance per statement (an AFTER INSERT statement trigger over the
-transition table, migration 0002): a set-based check costs one hash aggregate
-per statement instead of one query per row, which is what lets the annual
-settlement post a million transactions in one pass. Entries and transactions
-are append-only (a trigger refuses UPDATE and DELETE); a mistake is corrected
-by ``reverse_transaction``. A depositor's balance is cached on ``FundAccount``
-and changed here only, in the same database transaction as its entries, after
-locking the account row, so two postings never lose an update and the balance
-never goes below zero (a CHECK constraint backs that up).
-"""
+"""One balanced transaction at a time: post, reverse, transfer."""
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -24,6 +10,12 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from accounts.ledger.chart import (
+    BANK_SETTLEMENT_PREFIX,
+    DEPOSITOR_PREFIX,
+    LOAN_RECEIVABLE_PREFIX,
+    LOANS_RECEIVABLE,
+)
 from accounts.models import (
     BankPartner,
     FundAccount,
@@ -31,33 +23,13 @@ from accounts.models import (
     LedgerEntry,
     LedgerTransaction,
 )
-from core.actors import actor_user
+from core.actors import Actor, as_actor
+from core.audit import audit_record
 from core.exceptions import ConflictError, DomainError
 from core.money import ZERO, is_exact_money, to_decimal
 
 D = LedgerEntry.Side.DEBIT
 C = LedgerEntry.Side.CREDIT
-
-# Center ledger accounts (codes seeded by migration 0003).
-CENTER_SETTLEMENT = "1001"  # the center's own bank account (counter cash-in)
-LOANS_RECEIVABLE = "1301"
-TRANSFER_CLEARING = "2241"  # national transfer platform
-RISK_RESERVE = "2901"
-LOAN_INTEREST_INCOME = "4101"
-INTEREST_EXPENSE = "5201"
-SUBSIDY_EXPENSE = "5202"  # its own line (policy §13)
-BANK_SETTLEMENT_PREFIX = "1002-"
-DEPOSITOR_PREFIX = "2001-"
-
-CENTER_ACCOUNTS: dict[str, tuple[str, str]] = {
-    CENTER_SETTLEMENT: ("中心结算户", LedgerAccount.Type.ASSET),
-    LOANS_RECEIVABLE: ("应收个人住房贷款", LedgerAccount.Type.ASSET),
-    TRANSFER_CLEARING: ("异地转移清算", LedgerAccount.Type.LIABILITY),
-    RISK_RESERVE: ("贷款风险准备金", LedgerAccount.Type.LIABILITY),
-    LOAN_INTEREST_INCOME: ("贷款利息收入", LedgerAccount.Type.INCOME),
-    INTEREST_EXPENSE: ("缴存利息支出", LedgerAccount.Type.EXPENSE),
-    SUBSIDY_EXPENSE: ("灵活就业缴存补贴支出", LedgerAccount.Type.EXPENSE),
-}
 
 
 @dataclass(frozen=True)
@@ -96,6 +68,19 @@ def create_depositor_ledger_account(fund_account: FundAccount) -> LedgerAccount:
     )
 
 
+def loan_receivable_account(loan_no: str) -> LedgerAccount:
+    """The loan's own receivable, a child of 1301 (created on first use)."""
+    account, _created = LedgerAccount.objects.get_or_create(
+        code=LOAN_RECEIVABLE_PREFIX + loan_no,
+        defaults={
+            "name": f"贷款 {loan_no}",
+            "type": LedgerAccount.Type.ASSET,
+            "parent": LedgerAccount.objects.get(code=LOANS_RECEIVABLE),
+        },
+    )
+    return account
+
+
 def _check_legs(legs: Sequence[Leg]) -> None:
     if len(legs) < 2:
         raise DomainError(
@@ -128,6 +113,11 @@ def _depositor_deltas(legs: Iterable[Leg]) -> dict[int, Decimal]:
     return deltas
 
 
+def account_stream(fund_account_id: int) -> str:
+    """The audit stream of one fund account (``core.audit``)."""
+    return f"account:{fund_account_id}"
+
+
 @transaction.atomic
 def post_transaction(
     *,
@@ -137,10 +127,15 @@ def post_transaction(
     fund_account: FundAccount | None = None,
     bank: BankPartner | None = None,
     memo: str = "",
-    actor: Any = None,
+    actor: Actor | Any = None,
     reverses: LedgerTransaction | None = None,
+    purpose: str = "",
+    external_ref: str = "",
+    audit_stream: str = "",
 ) -> LedgerTransaction:
-    """Write one balanced transaction and move the cached depositor balances."""
+    """Write one balanced transaction, move the cached depositor balances and
+    append the audit record (to the account's stream, or ``audit_stream``)."""
+    who = as_actor(actor)
     legs = [Leg(leg.account, leg.side, to_decimal(leg.amount)) for leg in legs]
     _check_legs(legs)
     deltas = _depositor_deltas(legs)
@@ -165,8 +160,10 @@ def post_transaction(
         value_date=value_date,
         posted_at=timezone.now(),
         memo=memo[:200],
-        actor=actor_user(actor),
         reverses=reverses,
+        purpose=purpose[:32],
+        external_ref=external_ref[:64],
+        **who.stamp(),
     )
     # One statement for all legs: the database checks the balance per statement.
     LedgerEntry.objects.bulk_create(
@@ -184,14 +181,48 @@ def post_transaction(
     for fa_id, delta in deltas.items():
         if delta:
             FundAccount.objects.filter(pk=fa_id).update(balance=F("balance") + delta)
+    stream = audit_stream or (
+        account_stream(fund_account.pk) if fund_account is not None else "ledger"
+    )
+    audit_record(
+        stream=stream,
+        action=f"ledger.{kind}",
+        obj=txn,
+        actor=who,
+        data={
+            "value_date": str(value_date),
+            "purpose": purpose,
+            "external_ref": external_ref,
+            "legs": [[leg.account.code, leg.side, str(leg.amount)] for leg in legs],
+        },
+    )
     return txn
+
+
+@transaction.atomic
+def transfer(
+    *,
+    kind: str,
+    debit: LedgerAccount,
+    credit: LedgerAccount,
+    amount: Decimal,
+    value_date: Any,
+    **kwargs: Any,
+) -> LedgerTransaction:
+    """Two legs: ``amount`` from ``credit``'s side to ``debit``'s."""
+    return post_transaction(
+        kind=kind,
+        legs=[Leg(debit, D, amount), Leg(credit, C, amount)],
+        value_date=value_date,
+        **kwargs,
+    )
 
 
 @transaction.atomic
 def reverse_transaction(
     *,
     original: LedgerTransaction,
-    actor: Any = None,
+    actor: Actor | Any = None,
     memo: str = "",
     value_date: Any = None,
 ) -> LedgerTransaction:
@@ -213,4 +244,6 @@ def reverse_transaction(
         memo=memo or _("Reversal of #%(id)s") % {"id": original.pk},
         actor=actor,
         reverses=original,
+        purpose=original.purpose,
+        external_ref=original.external_ref,
     )

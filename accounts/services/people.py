@@ -1,18 +1,19 @@
-"""Writes for depositors, fund accounts and their status machine."""
+"""Writes for people: registering and opening, corrections, ID disclosure,
+credit records."""
 
 import datetime as dt
 import re
 import unicodedata
-from collections.abc import Sequence
 from typing import Any
 
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from stdnum import luhn
 
 from accounts.idcard import age_on, parse_resident_id, retirement_date
 from accounts.ledger import create_depositor_ledger_account
+from accounts.ledger.posting import account_stream
 from accounts.models import (
     AccountStatusChange,
     BankPartner,
@@ -21,16 +22,16 @@ from accounts.models import (
     FundAccount,
     IdNumberDisclosure,
     Industry,
-    NationalAccountRecord,
 )
 from accounts.selectors import depositor_full_id_number
-from core import outbox
-from core.actors import actor_user
+from core.actors import Actor, actor_user, as_actor
+from core.audit import audit_record
 from core.clock import business_date
 from core.crypto import encrypt_text, keyed_hash
-from core.exceptions import ConflictError, DomainError, InvalidTransition, field_error
+from core.exceptions import ConflictError, DomainError, field_error
 from core.inputs import NotAsciiError, ascii_digits_text
 from core.policy import policy_value
+from national.selectors import holds_account_elsewhere
 
 Status = FundAccount.Status
 ACCOUNT_NO_PREFIX = "3706"  # Yantai's area code
@@ -94,12 +95,6 @@ def clean_person_name(raw: str) -> str:
     return name
 
 
-def _actor_fields(actor: Any, actor_label: str) -> dict[str, Any]:
-    if getattr(actor, "pk", None):
-        return {"actor": actor, "actor_label": actor_label or actor.get_username()}
-    return {"actor": None, "actor_label": actor_label or "system"}
-
-
 def check_opening_age(
     *, birth_date: dt.date, sex: str, female_original_age: int, on: dt.date
 ) -> None:
@@ -131,7 +126,7 @@ def account_open(
     bank: BankPartner | None = None,
     channel: str = FundAccount.Channel.COUNTER,
     female_original_retirement_age: int | None = None,
-    actor: Any = None,
+    actor: Actor | Any = None,
 ) -> FundAccount:
     """Register the person (or find them) and open a flexible-employment account.
 
@@ -161,9 +156,8 @@ def account_open(
     )
 
     digest = id_number_hash(rid.number)
-    if NationalAccountRecord.objects.filter(
-        id_number_hash=digest, is_active=True
-    ).exists():
+    who = as_actor(actor)
+    if holds_account_elsewhere(digest):
         raise ConflictError(
             _(
                 "The national platform reports an account of this person "
@@ -222,11 +216,6 @@ def account_open(
         channel=channel,
         first_time=first_time,
         opened_on=today,
-        subsidy_status=(
-            FundAccount.SubsidyStatus.NOT_YET_ELIGIBLE
-            if first_time
-            else FundAccount.SubsidyStatus.NOT_ELIGIBLE
-        ),
     )
     try:
         with transaction.atomic():
@@ -238,196 +227,29 @@ def account_open(
     account.account_no = account_number_for(account.pk)
     account.save(update_fields=["account_no"])
     create_depositor_ledger_account(account)
-    AccountStatusChange.objects.create(
+    change = AccountStatusChange.objects.create(
         fund_account=account,
         from_status="",
         to_status=Status.OPEN,
         reason=AccountStatusChange.Reason.OPENED,
         effective_on=today,
-        **_actor_fields(actor, ""),
+        **who.stamp(),
+    )
+    audit_record(
+        stream=account_stream(account.pk),
+        action="fundaccount.opened",
+        obj=account,
+        actor=who,
+        data={
+            "account_no": account.account_no,
+            "depositor": depositor.pk,
+            "first_time": first_time,
+            "bank": bank.code if bank is not None else None,
+            "channel": channel,
+            "change_id": change.pk,
+        },
     )
     return account
-
-
-# Reasons whose status change partner banks hear about (contract: webhooks).
-_BANK_TOPICS = {Status.SEALED: "account.sealed", Status.CLOSED: "account.closed"}
-
-
-def _emit_status_event(
-    account: FundAccount, to: str, reason: str, day: dt.date
-) -> None:
-    topic = _BANK_TOPICS.get(to)
-    if topic and account.bank_id:
-        outbox.emit(
-            topic=topic,
-            audience=account.bank.code,
-            payload={
-                "account_no": account.account_no,
-                "status": to,
-                "reason": reason,
-                "effective_on": day.isoformat(),
-            },
-        )
-
-
-@transaction.atomic
-def fund_account_transition(
-    *,
-    account: FundAccount,
-    to: str,
-    reason: str,
-    actor: Any = None,
-    actor_label: str = "",
-    note: str = "",
-    effective_on: dt.date | None = None,
-) -> FundAccount:
-    """The only writer of ``FundAccount.status`` for single accounts."""
-    locked = (
-        FundAccount.objects.select_for_update(of=("self",))
-        .select_related("bank")
-        .get(pk=account.pk)
-    )
-    if to not in locked.TRANSITIONS.get(locked.status, set()):
-        raise InvalidTransition(
-            _("An account cannot go from %(from)s to %(to)s.")
-            % {"from": Status(locked.status).label, "to": Status(to).label},
-            "account_closed"
-            if locked.status == Status.CLOSED
-            else "invalid_transition",
-        )
-    if to == Status.CLOSED and locked.balance != 0:
-        # Closing goes through a payout (exit, closing withdrawal, transfer
-        # out), which empties the account first; the database refuses too.
-        raise ConflictError(
-            _(
-                "An account holding %(balance)s cannot be closed; its balance "
-                "must be paid out first (exit or withdrawal)."
-            )
-            % {"balance": locked.balance},
-            "balance_not_zero",
-        )
-    day = effective_on or business_date()
-    from_status = locked.status
-    locked.status = to
-    fields = ["status"]
-    if to == Status.CLOSED:
-        locked.closed_on = day
-        fields.append("closed_on")
-    locked.save(update_fields=fields)
-    AccountStatusChange.objects.create(
-        fund_account=locked,
-        from_status=from_status,
-        to_status=to,
-        reason=reason,
-        note=note[:200],
-        effective_on=day,
-        **_actor_fields(actor, actor_label),
-    )
-    _emit_status_event(locked, to, reason, day)
-    account.status, account.closed_on = locked.status, locked.closed_on
-    return locked
-
-
-def fund_accounts_transition_bulk(
-    *,
-    account_ids: Sequence[int],
-    to: str,
-    reason: str,
-    actor_label: str,
-    effective_on: dt.date,
-) -> list[int]:
-    """Set-based status change for jobs (arrears sealing, idle cancellation).
-
-    Only accounts whose current status allows ``to`` change; returns their ids.
-    Each change gets its status-change row and bank event, as with the single
-    service. Runs inside the caller's transaction.
-    """
-    allowed_from = [
-        s for s, targets in FundAccount.TRANSITIONS.items() if to in targets
-    ]
-    if not account_ids:
-        return []
-    now = timezone.now()
-    closed_on = effective_on if to == Status.CLOSED else None
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cur:
-            cur.execute(
-                """
-                WITH old AS (
-                    SELECT id, status FROM accounts_fundaccount
-                    WHERE id = ANY(%s) AND status = ANY(%s)
-                    ORDER BY id FOR UPDATE
-                ), upd AS (
-                    UPDATE accounts_fundaccount fa
-                    SET status = %s, closed_on = COALESCE(%s, fa.closed_on)
-                    FROM old WHERE fa.id = old.id
-                    RETURNING fa.id, old.status AS from_status
-                )
-                INSERT INTO accounts_accountstatuschange
-                    (fund_account_id, from_status, to_status, reason, note, actor_label,
-                     effective_on, created_at)
-                SELECT id, from_status, %s, %s, '', %s, %s, %s FROM upd
-                RETURNING fund_account_id
-                """,
-                [
-                    list(account_ids),
-                    allowed_from,
-                    to,
-                    closed_on,
-                    to,
-                    reason,
-                    actor_label,
-                    effective_on,
-                    now,
-                ],
-            )
-            changed = [row[0] for row in cur.fetchall()]
-    else:
-        rows = list(
-            FundAccount.objects.select_for_update()
-            .filter(pk__in=account_ids, status__in=allowed_from)
-            .values_list("pk", "status")
-        )
-        changed = [pk for pk, _s in rows]
-        FundAccount.objects.filter(pk__in=changed).update(
-            status=to, closed_on=closed_on
-        )
-        AccountStatusChange.objects.bulk_create(
-            [
-                AccountStatusChange(
-                    fund_account_id=pk,
-                    from_status=old,
-                    to_status=to,
-                    reason=reason,
-                    actor_label=actor_label,
-                    effective_on=effective_on,
-                    created_at=now,
-                )
-                for pk, old in rows
-            ],
-            batch_size=2000,
-        )
-    topic = _BANK_TOPICS.get(to)
-    if topic and changed:
-        rows_out = [
-            (
-                topic,
-                bank_code,
-                {
-                    "account_no": no,
-                    "status": to,
-                    "reason": reason,
-                    "effective_on": effective_on.isoformat(),
-                },
-            )
-            for no, bank_code in FundAccount.objects.filter(
-                pk__in=changed, bank__isnull=False
-            )
-            .values_list("account_no", "bank__code")
-            .iterator(chunk_size=5000)
-        ]
-        outbox.emit_many(rows_out)
-    return changed
 
 
 @transaction.atomic
@@ -462,33 +284,23 @@ def depositor_update(
     locked.district = (district or "").strip()[:32]
     locked.female_original_retirement_age = female_original_retirement_age
     locked._history_user = actor_user(actor)  # type: ignore[attr-defined]
-    locked.save(
-        update_fields=[
-            "name",
-            "phone",
-            "employment_form",
-            "industry",
-            "district",
-            "female_original_retirement_age",
-        ]
+    fields = [
+        "name",
+        "phone",
+        "employment_form",
+        "industry",
+        "district",
+        "female_original_retirement_age",
+    ]
+    locked.save(update_fields=fields)
+    # Which fields, not their values: the log holds no personal data.
+    audit_record(
+        stream=f"depositor:{locked.pk}",
+        action="depositor.updated",
+        obj=locked,
+        actor=actor,
+        data={"fields": fields},
     )
-    return locked
-
-
-@transaction.atomic
-def fund_account_bank_change(
-    *, account: FundAccount, bank: BankPartner, actor: Any = None
-) -> FundAccount:
-    """Move the account to another servicing bank (a counter or portal action)."""
-    bank_partner_required(bank)
-    locked = FundAccount.objects.select_for_update().get(pk=account.pk)
-    if locked.status == Status.CLOSED:
-        raise ConflictError(_("The account is closed."), "account_closed")
-    if locked.bank_id != bank.pk:
-        locked.bank = bank
-        locked._history_user = actor_user(actor)  # type: ignore[attr-defined]
-        locked.save(update_fields=["bank"])
-    account.bank = locked.bank
     return locked
 
 
@@ -512,11 +324,19 @@ def credit_flag_set(
 ) -> CreditFlag:
     if not reason.strip():
         raise field_error("reason", _("A reason is required."), "required")
-    return CreditFlag.objects.create(
+    flag = CreditFlag.objects.create(
         depositor=depositor,
         reason=reason,
         set_by=actor_user(actor),
     )
+    audit_record(
+        stream=f"depositor:{depositor.pk}",
+        action="creditflag.set",
+        obj=flag,
+        actor=actor,
+        data={"reason": reason[:200]},
+    )
+    return flag
 
 
 @transaction.atomic
@@ -529,56 +349,11 @@ def credit_flag_clear(*, flag: CreditFlag, actor: Any = None) -> CreditFlag:
     locked.cleared_at = timezone.now()
     locked.cleared_by = actor_user(actor)
     locked.save(update_fields=["cleared_at", "cleared_by"])
-    return locked
-
-
-def bank_partner_required(bank: BankPartner | None) -> BankPartner:
-    if bank is None or not bank.is_active:
-        raise DomainError(_("A servicing bank must be chosen."), "bank_required")
-    return bank
-
-
-@transaction.atomic
-def bank_partner_create(
-    *, code: str, name: str, actor: Any = None
-) -> tuple[BankPartner, str]:
-    """Create a partner bank and its settlement ledger account.
-
-    Returns the partner and its API secret; the secret is shown once, stored
-    encrypted, and can only be replaced (``bank_partner_rotate_secret``).
-    """
-    import secrets
-
-    from accounts.ledger import bank_settlement_account
-
-    code = (code or "").strip().upper()
-    if not code or not code.replace("_", "").isalnum() or len(code) > 32:
-        raise field_error(
-            "code",
-            _("The bank code must be 1-32 letters, digits or _."),
-            "invalid_code",
-        )
-    if BankPartner.objects.filter(code=code).exists():
-        raise ConflictError(
-            _("A partner bank with this code exists."), "duplicate_bank"
-        )
-    secret = secrets.token_urlsafe(32)
-    partner = BankPartner.objects.create(
-        code=code,
-        name=name.strip() or code,
-        key_id="bk_" + secrets.token_hex(8),
-        secret_encrypted=encrypt_text(secret),
+    audit_record(
+        stream=f"depositor:{locked.depositor_id}",
+        action="creditflag.cleared",
+        obj=locked,
+        actor=actor,
+        data={},
     )
-    bank_settlement_account(partner)
-    return partner, secret
-
-
-@transaction.atomic
-def bank_partner_rotate_secret(*, partner: BankPartner, actor: Any = None) -> str:
-    import secrets
-
-    locked = BankPartner.objects.select_for_update().get(pk=partner.pk)
-    secret = secrets.token_urlsafe(32)
-    locked.secret_encrypted = encrypt_text(secret)
-    locked.save(update_fields=["secret_encrypted"])
-    return secret
+    return locked

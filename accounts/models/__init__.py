@@ -1,0 +1,25 @@
+"""The accounts floor's models, one module per subject."""
+
+from .fund import (
+    AccountStatusChange,
+    FundAccount,
+    SubsidyAccrualStop,
+    SubsidyEvent,
+)
+from .ledger import LedgerAccount, LedgerEntry, LedgerTransaction
+from .people import BankPartner, CreditFlag, Depositor, IdNumberDisclosure, Industry
+
+__all__ = [
+    "AccountStatusChange",
+    "BankPartner",
+    "CreditFlag",
+    "Depositor",
+    "FundAccount",
+    "IdNumberDisclosure",
+    "Industry",
+    "LedgerAccount",
+    "LedgerEntry",
+    "LedgerTransaction",
+    "SubsidyAccrualStop",
+    "SubsidyEvent",
+]
