@@ -1,4 +1,4 @@
-"""Bench data for settle_year: N accounts with 12 monthly deposits 2025-07..2026-06.
+"""Bench data for settle_year: N accounts, 24 months of history 2024-07..2026-06.
 
 Depositors and fund accounts go in by COPY from Python (resident IDs are
 Fernet-encrypted and HMAC-hashed like the real opening service does; account
@@ -12,9 +12,22 @@ actor), so they are the rows the posting service writes. Ids: fund account
 = depositor = agreement = i, ledger account = LA_OFFSET + i; a deposit and
 its legs take their transaction's id t (entries 2t - 1 and 2t).
 
-Semantics follow /work/notes/semantics.md: monthly cadence, first month
-2025-07, each deposit pays exactly one month of the agreement's amount on its
-value date, never late (no arrears, every account first-time).
+The accounts are mixed so that the 30 June 2026 settlement does every part
+of its work (``profile(i)``, by ``i % 20``):
+
+- ``monthly`` (55 %): first-time, one month paid each month, never late;
+- ``quarterly`` (20 %): first-time, three months paid together at the start
+  of each quarter (one three-month tranche);
+- ``lapsed`` (10 %): paid 2024-07..2025-09, then nothing: arrears from
+  2025-11-01 ended the subsidy (with its event), sealed since 2026-04;
+- ``not_first`` (10 %): had an account here before, so no subsidy ever;
+- ``cancelled`` (5 %): never paid, closed with a zero balance on 2025-12-31.
+
+The tranches of 2024-07..2025-06 turn 12 months old during 2025-07..2026-06,
+so the 2026 settlement pays the subsidy on a year of tranches besides the
+interest. The 2025 settlement is run by the real ``settle_year`` when the
+seed is made (``bench/settle_year.py``), so the 2026 period starts from a
+posted carried-over balance.
 """
 
 import datetime as dt
@@ -33,10 +46,18 @@ BULK_TABLES = (
     "deposits_deposit",
 )
 LA_OFFSET = 1000
-FIRST_MONTH = dt.date(2025, 7, 1)
+FIRST_MONTH = dt.date(2024, 7, 1)
 # Who wrote the bench rows (ActorStamp columns).
 ACTOR_KIND, ACTOR_REF = "system", "bench_seed"
-MONTHS = 12
+MONTHS = 24
+# The lapsed accounts' last paid month (2025-09) and what followed from it.
+LAPSED_MONTHS = 15
+LAPSED_TERMINATED_ON = dt.date(2025, 11, 1)
+CANCELLED_ON = dt.date(2025, 12, 31)
+QUARTERLY_R = (0, 4, 8, 16)
+LAPSED_R = (1, 11)
+NOT_FIRST_R = (2, 12)
+CANCELLED_R = (3,)
 AMOUNT_SQL = "(220 + mod({i} * 7919, 5575))"
 DAY_SQL = "(1 + mod({i} * 7 + {m} * 3, 28))"
 
@@ -47,6 +68,39 @@ def monthly_amount(i: int) -> Decimal:
 
 def deposit_day(i: int, m: int) -> int:
     return 1 + (i * 7 + m * 3) % 28
+
+
+def profile(i: int) -> str:
+    r = i % 20
+    if r in QUARTERLY_R:
+        return "quarterly"
+    if r in LAPSED_R:
+        return "lapsed"
+    if r in NOT_FIRST_R:
+        return "not_first"
+    if r in CANCELLED_R:
+        return "cancelled"
+    return "monthly"
+
+
+def paid_months(i: int) -> list[int]:
+    """The month offsets (0..MONTHS-1) on which account ``i`` makes a deposit."""
+    kind = profile(i)
+    if kind == "cancelled":
+        return []
+    if kind == "quarterly":
+        return list(range(0, MONTHS, 3))
+    if kind == "lapsed":
+        return list(range(LAPSED_MONTHS))
+    return list(range(MONTHS))
+
+
+def months_per_deposit(i: int) -> int:
+    return 3 if profile(i) == "quarterly" else 1
+
+
+def _in(expr: str, values: tuple[int, ...]) -> str:
+    return f"{expr} IN ({', '.join(map(str, values))})"
 
 
 def month_start(m: int) -> dt.date:
@@ -79,6 +133,14 @@ def _month_sql(bank_ids: list[int], bank_la: list[int]) -> str:
 
     day = DAY_SQL.format(i="fa.id", m="%(m)s")
     vd = f"(%(month)s::date + ({day} - 1)::int)"
+    r = "mod(fa.id, 20)"
+    # Who pays in month m (see ``paid_months``).
+    payers = (
+        f"FROM accounts_fundaccount fa WHERE NOT {_in(r, CANCELLED_R)}"
+        f" AND (NOT {_in(r, QUARTERLY_R)} OR mod(%(m)s, 3) = 0)"
+        f" AND (NOT {_in(r, LAPSED_R)} OR %(m)s < {LAPSED_MONTHS})"
+        " ORDER BY fa.id"
+    )
     txn = txn_insert_select(
         {
             "kind": "'deposit'",
@@ -92,10 +154,11 @@ def _month_sql(bank_ids: list[int], bank_la: list[int]) -> str:
             "purpose": "'deposit'",
             "external_ref": _BANK_TXN_SQL,
         },
-        "FROM accounts_fundaccount fa ORDER BY fa.id",
+        payers,
         suffix="RETURNING id, fund_account_id AS fa, bank_id, value_date, external_ref",
     )
-    amount = AMOUNT_SQL.format(i="t.fa")
+    span = f"(CASE WHEN {_in('mod(t.fa, 20)', QUARTERLY_R)} THEN 3 ELSE 1 END)"
+    amount = f"({AMOUNT_SQL.format(i='t.fa')} * {span})"
     return f"""
         WITH txn AS ({txn}),
         legs AS (
@@ -113,14 +176,43 @@ def _month_sql(bank_ids: list[int], bank_la: list[int]) -> str:
                  paid_at, channel, bank_txn_id, created_at, bank_id,
                  fund_account_id, ledger_transaction_id, agreement_id,
                  actor_kind, actor_ref)
-            SELECT t.id, {amount}, %(month)s, %(month)s, 1, 'regular',
-                   t.value_date, t.value_date + time '10:00', 'bank_app',
+            SELECT t.id, {amount}, %(month)s,
+                   (%(month)s::date + make_interval(months => {span} - 1))::date,
+                   {span}, 'regular', t.value_date,
+                   t.value_date + time '10:00', 'bank_app',
                    t.external_ref, t.value_date + time '10:00', t.bank_id, t.fa,
                    t.id, t.fa, %(actor_kind)s, %(actor_ref)s
             FROM txn t
         )
         SELECT count(*) FROM txn
     """
+
+
+def _account_row(i: int, account_no: str, bank_id: int) -> str:
+    """The fund-account COPY row of account ``i``: status, balance and the
+    cached month fields as the services would have left them on 2026-06-30."""
+    kind = profile(i)
+    months = paid_months(i)
+    balance = monthly_amount(i) * months_per_deposit(i) * len(months)
+    status, closed, term = "open", "\\N", "\\N"
+    arrears, paid_through, last_vd = 0, "\\N", "\\N"
+    if months:
+        last = months[-1]
+        last_vd = month_start(last).replace(day=deposit_day(i, last)).isoformat()
+        paid_through = month_start(last + months_per_deposit(i) - 1).isoformat()
+    if kind == "lapsed":
+        # 2025-10 .. 2026-05 overdue on 2026-06-30; sealed after the sixth.
+        status, arrears, term = "sealed", 8, LAPSED_TERMINATED_ON.isoformat()
+    elif kind == "cancelled":
+        status, closed = "closed", CANCELLED_ON.isoformat()
+        term = CANCELLED_ON.isoformat()
+    opened = dt.date(2024, 6, 1) + dt.timedelta(days=i % 29)
+    first_time = "f" if kind == "not_first" else "t"
+    return (
+        f"{i}\t{account_no}\tflexible\t{status}\t{balance}\tbank_app\t"
+        f"{first_time}\t{opened}\t{closed}\t{paid_through}\t{arrears}\t"
+        f"{last_vd}\t{term}\t{bank_id}\t{i}\n"
+    )
 
 
 # The bank's transaction id of a month's deposit: unique per bank.
@@ -163,16 +255,9 @@ def seed(n: int, log: Callable[[str], None] = print) -> None:
                 f"{i}\t{encrypt_text(number)}\t{keyed_hash(number)}\t"
                 f"{mask_id_number(number)}\t测试{i}\t13800000000\t"
                 f"{'M' if seq % 2 else 'F'}\t{birth}\t50\tflexible\tnew_forms\t"
-                f"芝罘区\t2025-06-01 09:00:00+08\t{industries[i % len(industries)]}\n"
+                f"芝罘区\t2024-06-01 09:00:00+08\t{industries[i % len(industries)]}\n"
             )
-            amount = monthly_amount(i)
-            last_vd = dt.date(2026, 6, deposit_day(i, MONTHS - 1))
-            opened = dt.date(2025, 6, 1) + dt.timedelta(days=i % 29)
-            fa.write(
-                f"{i}\t{account_number_for(i)}\tflexible\topen\t{amount * MONTHS}\t"
-                f"bank_app\tt\t{opened}\t\\N\t2026-06-01\t0\t{last_vd}\t"
-                f"\\N\t{bank_ids[i % 3]}\t{i}\n"
-            )
+            fa.write(_account_row(i, account_number_for(i), bank_ids[i % 3]))
         _copy(
             "accounts_depositor",
             [
@@ -276,6 +361,21 @@ def seed(n: int, log: Callable[[str], None] = print) -> None:
                 },
             )
             log(f"  month {month:%Y-%m} posted ({time.monotonic() - t0:.0f} s)")
+        # Each ended subsidy has its event (the one writer's rows).
+        cur.execute(
+            """
+            INSERT INTO subsidies_subsidyevent
+                (fund_account_id, kind, reason, occurred_on, note, created_at,
+                 actor_kind, actor_ref)
+            SELECT id, 'terminated',
+                   CASE WHEN status = 'closed' THEN 'cancellation' ELSE 'arrears' END,
+                   subsidy_terminated_on, '', subsidy_terminated_on + time '02:00',
+                   %s, %s
+            FROM accounts_fundaccount
+            WHERE subsidy_terminated_on IS NOT NULL ORDER BY id
+            """,
+            [ACTOR_KIND, ACTOR_REF],
+        )
         for _name, definition in deferred_indexes:
             cur.execute(definition)
         log(f"  {len(deferred_indexes)} indexes built ({time.monotonic() - t0:.0f} s)")

@@ -31,17 +31,16 @@ from deposits.services import CURRENT_AGREEMENT_TEXT_VERSION
 from ops.seed import pools
 from ops.seed.plan import PersonPlan, Planner, SeedContext
 from ops.seed.replay import MAX_REPLAY_PEOPLE, ServiceWriter
-from ops.seed.writers import (
+from ops.seed.rows import (
     SEED_ACTOR,
     SHANGHAI,
     TABLES,
     ChunkCounts,
     ChunkIds,
-    CopyWriter,
-    OrmWriter,
     Refs,
     reserve_chunk_ids,
 )
+from ops.seed.writers import CopyWriter, OrmWriter
 
 
 @dataclass

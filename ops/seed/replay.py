@@ -25,7 +25,7 @@ from deposits.services import (
     deposit_post,
 )
 from ops.seed.plan import JOB_SECONDS, AccountPlan, PersonPlan, SeedContext
-from ops.seed.writers import SEED_ACTOR, SHANGHAI, ChunkCounts, count_plans
+from ops.seed.rows import SEED_ACTOR, SHANGHAI, ChunkCounts, count_plans
 
 MAX_REPLAY_PEOPLE = 5_000
 

@@ -42,12 +42,8 @@ from deposits.services import check_arrears
 from deposits.services.posting_sql import deposit_memo
 from ops.seed import demo_data_seed, pools
 from ops.seed.plan import Planner, SeedContext
-from ops.seed.writers import (
-    SEED_ACTOR,
-    SEED_CHUNK_ACTION,
-    deposit_txn_row,
-    seed_chunk_check,
-)
+from ops.seed.rows import SEED_ACTOR, deposit_txn_row
+from ops.seed.writers import SEED_CHUNK_ACTION, seed_chunk_check
 from subsidies.selectors import (
     derive_subsidy_status,
     subsidy_status_on,
