@@ -1,6 +1,6 @@
 """Load benchmark: signed deposits against gunicorn on PostgreSQL.
 
-    cd /work/main && DATABASE_URL=postgres://postgres@127.0.0.1:5432/fund_b \
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/fund_b \
         REDIS_URL=redis://127.0.0.1:6379/5 CELERY_BROKER_URL=redis://127.0.0.1:6379/6 \
         .venv/bin/python bench/api_load.py
 

@@ -1,6 +1,6 @@
 """Benchmark: ``manage.py settle_year`` as operations run it, beside a raw-SQL baseline.
 
-    cd /work/main && DATABASE_URL=postgres://postgres@127.0.0.1:5432/fund_c \
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/fund_c \
         .venv/bin/python bench/settle_year.py --accounts 200000 --runs 3
 
 Data (``bench/_settle_seed.py``): N accounts with 24 months of history
