@@ -50,6 +50,9 @@ ROLES: dict[str, RoleSpec] = {
             "deposits.add_deposit",
             "banks.view_consent",
             "banks.add_consent",
+            "withdrawals.view_withdrawal",
+            "withdrawals.add_withdrawal",
+            "withdrawals.view_evidence",
         ),
     ),
     # Reviewer: seals and reopens, sets credit records, sees full IDs.
@@ -63,6 +66,9 @@ ROLES: dict[str, RoleSpec] = {
             "accounts.change_creditflag",
             "accounts.view_full_id_number",
             "deposits.view_arrearscheckrun",
+            "withdrawals.view_withdrawal",
+            "withdrawals.review_withdrawal",
+            "withdrawals.view_evidence",
         ),
     ),
     # Finance: the ledger, settlements, policy parameters (maker-checker).
@@ -74,6 +80,8 @@ ROLES: dict[str, RoleSpec] = {
             "accounts.view_bankpartner",
             "core.add_policyparameter",
             "core.approve_policyparameter",
+            "withdrawals.view_withdrawal",
+            "withdrawals.pay_withdrawal",
         ),
     ),
     # Auditor: reads everything, changes nothing.
@@ -89,6 +97,8 @@ ROLES: dict[str, RoleSpec] = {
             "core.view_auditrecord",
             "banks.view_consent",
             "banks.view_apirequestlog",
+            "withdrawals.view_withdrawal",
+            "withdrawals.view_withdrawalstatuschange",
         ),
     ),
 }

@@ -145,6 +145,10 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 MEDIA_ROOT = BASE_DIR / "var" / "media"
+# Withdrawal evidence: outside the web root and never under a URL; staff see
+# a file only through withdrawals' permission-checking view.
+EVIDENCE_ROOT = env.path("EVIDENCE_ROOT", default=str(BASE_DIR / "var" / "evidence"))
+EVIDENCE_MAX_BYTES = env.int("EVIDENCE_MAX_BYTES", default=10 * 1024 * 1024)
 LOGIN_URL = "/admin/login/"
 # History is shown, never reverted (core.admin_base.ServiceOwnedHistoryAdmin
 # also refuses the POST, which simple-history accepts even with this set).

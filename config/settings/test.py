@@ -4,6 +4,7 @@ pytest-django creates test_<name> (per xdist worker) from DATABASE_URL.
 """
 
 import os
+import tempfile
 
 os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/fund")
 os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/1")
@@ -31,3 +32,9 @@ CACHES = {
 # missing STATIC_ROOT).
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True
+
+# Uploaded evidence goes to a throw-away folder, one per xdist worker.
+EVIDENCE_ROOT = os.path.join(
+    tempfile.gettempdir(),
+    "fund-test-evidence-" + os.environ.get("PYTEST_XDIST_WORKER", "main"),
+)
