@@ -9,9 +9,12 @@ DELETE of records (a trigger, see the migration that creates the table).
 
 Chains per stream rather than one global chain: a writer appends while it
 holds its stream's advisory lock (``pg_advisory_xact_lock`` of the stream
-name), so two deposits to different accounts never wait for each other; a
-bulk job appends one record per chunk, carrying a digest of the rows that
-chunk wrote, so the audit costs the batch jobs one row per chunk.
+name) and, for an account's stream, the account's row lock, taken first (the
+deposit fast path chains its record under the row lock alone, reading the
+previous hash in its write statement), so two deposits to different accounts
+never wait for each other; a bulk job appends one record per chunk,
+carrying a digest of the rows that chunk wrote, so the audit costs the batch
+jobs one row per chunk.
 """
 
 import datetime as dt

@@ -241,6 +241,7 @@ def withdrawal_submit(
 @transaction.atomic
 def withdrawal_cancel(*, withdrawal: Withdrawal, actor: Actor | Any) -> Withdrawal:
     """The depositor withdraws the application before review."""
+    _lock_account(withdrawal)
     change = machine_transition(
         WITHDRAWAL_MACHINE,
         pk=withdrawal.pk,
@@ -252,6 +253,12 @@ def withdrawal_cancel(*, withdrawal: Withdrawal, actor: Actor | Any) -> Withdraw
 
 
 # --- review -------------------------------------------------------------------
+
+
+def _lock_account(withdrawal: Withdrawal) -> FundAccount:
+    """Every writer of an account's audit stream holds the account's row lock
+    first (the deposit fast path chains its record under that lock alone)."""
+    return FundAccount.objects.select_for_update().get(pk=withdrawal.fund_account_id)
 
 
 def _staff_user(actor: Actor | Any) -> Any:
@@ -301,7 +308,7 @@ def withdrawal_approve(*, withdrawal: Withdrawal, actor: Actor | Any) -> Withdra
     then a second approver who is not the first. Nobody approves what they
     entered. The rules are checked again on today's facts."""
     who = _staff_user(actor)
-    account = FundAccount.objects.select_for_update().get(pk=withdrawal.fund_account_id)
+    account = _lock_account(withdrawal)
     locked = _locked(withdrawal)
     if locked.status != Status.PENDING_REVIEW:
         # The state machine words it (already paid, rejected...).
@@ -364,6 +371,7 @@ def withdrawal_reject(
         raise DomainError(
             _("Say why in the note when the reason is Other."), "note_required"
         )
+    _lock_account(withdrawal)
     change = machine_transition(
         WITHDRAWAL_MACHINE,
         pk=withdrawal.pk,
@@ -394,7 +402,7 @@ def withdrawal_pay(
     who = as_actor(actor)
     day = on or business_date()
     # Account first, as every writer of the balance does, then the application.
-    account = FundAccount.objects.select_for_update().get(pk=withdrawal.fund_account_id)
+    account = _lock_account(withdrawal)
     locked = _locked(withdrawal)
     if locked.status != Status.APPROVED:
         machine_transition(

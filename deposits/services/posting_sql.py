@@ -52,8 +52,7 @@ _PG_LOCK_SQL = """
               AND d.bank_txn_id = %(txn)s AND d.bank_txn_id <> ''),
        nextval('deposits_deposit_id_seq'),
        nextval('accounts_ledgertransaction_id_seq'),
-       (SELECT au.hash FROM core_auditrecord au
-         WHERE au.stream = 'account:' || fa.id ORDER BY au.id DESC LIMIT 1),
+       NULL,  -- the audit chain is read by the write (see _AUDIT)
        ag.ids, ag.versions, ag.amounts, ag.cadences, ag.firsts, ag.effectives
        {extra_columns}
   FROM accounts_fundaccount fa
@@ -120,10 +119,22 @@ _AUDIT_COLUMNS = [
     "prev_hash",
     "hash",
 ]
+# The chain's previous hash is read here, in the write, not with the locking
+# read: that statement's snapshot predates the wait for the row lock, so a
+# record another writer committed meanwhile (a payout holding the account)
+# would be missed and the chain forked. This statement starts after the lock
+# is held, and every writer of an account's stream holds that lock. The hash
+# is ``core.audit.chain_hash`` spelled in SQL.
+_AUDIT_PREV = (
+    f"COALESCE((SELECT au.hash FROM {AUDIT_TABLE} au "
+    "WHERE au.stream = %(audit_stream)s ORDER BY au.id DESC LIMIT 1), "
+    "%(audit_genesis)s)"
+)
 _AUDIT = (
-    f"INSERT INTO {AUDIT_TABLE} ({', '.join(_AUDIT_COLUMNS)}) VALUES ("
-    + ", ".join(f"%(audit_{c})s" for c in _AUDIT_COLUMNS)
-    + ")"
+    f"INSERT INTO {AUDIT_TABLE} ({', '.join(_AUDIT_COLUMNS)}) SELECT "
+    + ", ".join(f"%(audit_{c})s" for c in _AUDIT_COLUMNS[:-2])
+    + ", prev.h, encode(sha256(convert_to(prev.h || chr(10) || %(audit_body)s, "
+    "'UTF8')), 'hex')" + f" FROM (SELECT {_AUDIT_PREV} AS h) prev"
 )
 _ACCT = balance_move(
     account="%(fa)s",
@@ -259,7 +270,7 @@ def _deposit_post_pg(
         duplicate,
         deposit_id,
         txn_id,
-        last_hash,
+        _no_hash,
         ag_ids,
         ag_versions,
         ag_amounts,
@@ -330,7 +341,8 @@ def _deposit_post_pg(
             "external_ref": bank_txn_id,
             "legs": [[debit_code, "D", str(amount)], [credit_code, "C", str(amount)]],
         },
-        prev_hash=last_hash or GENESIS,
+        # Placeholder: the write statement chains it (see _AUDIT).
+        prev_hash=GENESIS,
         at=now,
     )
     params.update(
@@ -358,6 +370,7 @@ def _deposit_post_pg(
         last_deposit_on=last_deposit_on,
         arrears=arrears,
         **{f"audit_{k}": v for k, v in record.values.items()},
+        audit_genesis=GENESIS,
     )
     deposit = Deposit(
         id=deposit_id,

@@ -6,6 +6,7 @@ month-grid rules, which are tested in tests/deposits.
 """
 
 import datetime as dt
+import itertools
 from decimal import Decimal
 from typing import Any
 
@@ -95,3 +96,55 @@ def posting(account: FundAccount, kind: str, on: dt.date) -> Decimal | None:
     if txn is None:
         return None
     return txn.entries.get(side="C").amount
+
+
+_staff_seq = itertools.count(1)
+
+
+def withdraw(
+    account: FundAccount,
+    type: str,
+    amount: str | Decimal | None = None,
+    **kwargs: Any,
+) -> Any:
+    """A real withdrawal through the services: filed by a clerk, approved by
+    a reviewer, paid by finance (on the business date)."""
+    from django.contrib.auth.models import User
+
+    from core.actors import Actor
+    from core.roles import role_group
+    from withdrawals.services import (
+        withdrawal_approve,
+        withdrawal_pay,
+        withdrawal_submit,
+    )
+
+    n = next(_staff_seq)
+    actors = {}
+    for role in ("clerk", "reviewer", "finance"):
+        user = User.objects.create_user(f"{role}-w{n}", is_staff=True)
+        user.groups.add(role_group(role))
+        actors[role] = Actor.staff(user)
+    w = withdrawal_submit(
+        account=account,
+        type=type,
+        amount=None if amount is None else Decimal(amount),
+        actor=actors["clerk"],
+        **kwargs,
+    )
+    withdrawal_approve(withdrawal=w, actor=actors["reviewer"])
+    paid = withdrawal_pay(withdrawal=w, actor=actors["finance"])
+    account.refresh_from_db()
+    return paid
+
+
+def repaid_loan(amount: str) -> dict[str, Any]:
+    """Arguments of a loan-repayment withdrawal backed by a declared
+    repayment to another lender (needs no deposit history)."""
+    from withdrawals.evidence import EvidenceUpload
+
+    pdf = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+    return {
+        "declarations": {"external_repaid": amount},
+        "evidence": [EvidenceUpload("loan_statement", "statement.pdf", pdf)],
+    }

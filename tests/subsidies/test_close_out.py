@@ -12,7 +12,7 @@ from accounts.models import AccountStatusChange, LedgerTransaction, SubsidyEvent
 from core.clock import add_months, set_business_date
 from deposits.services import check_arrears
 from subsidies.selectors import subsidy_status_on
-from tests.subsidies.helpers import make_withdrawal
+from tests.subsidies.helpers import repaid_loan, withdraw
 
 pytestmark = pytest.mark.django_db
 
@@ -27,10 +27,9 @@ def test_cancellation_posts_and_pays_out_the_interest_of_the_period(
 ) -> None:
     account = fe_account(dt.date(2025, 7, 1), amount="1000")
     pay(account, dt.date(2025, 7, 10))
-    # The balance reaches zero mid-year (a withdrawal; the withdrawals floor
-    # is a later issue, so the posting is written directly here).
+    # The balance reaches zero mid-year through a real withdrawal.
     set_business_date(dt.date(2025, 8, 10))
-    make_withdrawal(account, "1000.00", dt.date(2025, 8, 10), bank)
+    withdraw(account, "loan_repayment", "1000.00", **repaid_loan("1000.00"))
     clearing_before = account_balance(ledger.center_account(ledger.PAYOUT_CLEARING))
     for month in [dt.date(2025, m, 1) for m in range(8, 13)] + [dt.date(2026, 1, 1)]:
         summary = _run(month)
@@ -55,7 +54,10 @@ def test_cancellation_posts_and_pays_out_the_interest_of_the_period(
     ) - clearing_before == Decimal("1.29")
     change = AccountStatusChange.objects.get(fund_account=account, to_status="closed")
     assert (change.reason, change.actor_ref) == ("idle_cancel", "check_arrears")
-    assert SubsidyEvent.objects.filter(fund_account=account, reason="arrears").exists()
+    # The withdrawal ended the subsidy first; the earliest date stands.
+    assert SubsidyEvent.objects.filter(
+        fund_account=account, reason="withdrawal"
+    ).exists()
 
 
 def test_a_quiet_idle_account_closes_set_based_with_its_subsidy_ended(

@@ -23,7 +23,7 @@ from subsidies.services import (
     settlement_work,
 )
 from subsidies.tasks import settle_year_due
-from tests.subsidies.helpers import make_deposit, make_withdrawal, posting
+from tests.subsidies.helpers import make_deposit, posting, withdraw
 
 S2026 = dt.date(2026, 6, 30)
 
@@ -210,15 +210,18 @@ def test_exit_cuts_the_period_short_and_settlement_adds_nothing(
     account, stays = _accounts(open_account, business_day, bank, 2)
     exit_day = dt.date(2026, 3, 15)
     business_day(exit_day)
-    txn = interest_post_to_date(account=account, on=exit_day)
+    paid = withdraw(account, "exit")
     # 1,000 from 2025-06-30 to 2026-03-15: 258 days x 1.5 % / 360 = 10.75
-    assert txn is not None and posting(account, "interest", exit_day) == Decimal(
-        "10.75"
+    assert posting(account, "interest", exit_day) == Decimal("10.75")
+    assert (paid.interest_paid, paid.amount_paid) == (
+        Decimal("10.75"),
+        Decimal("1010.75"),
     )
-    assert interest_post_to_date(account=account, on=exit_day) == txn  # idempotent
-    account.refresh_from_db()
-    make_withdrawal(account, account.balance, exit_day, bank)
-    fund_account_transition(account=account, to="closed", reason="exit")
+    txn = LedgerTransaction.objects.get(
+        fund_account=account, kind="interest", value_date=exit_day
+    )
+    # Posting the interest again for that day is a no-op.
+    assert interest_post_to_date(account=account, on=exit_day) == txn
     statement = interest_statement(account, period_end=S2026)
     assert statement.period_start == exit_day and statement.interest == 0
     business_day(S2026)

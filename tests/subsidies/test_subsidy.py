@@ -19,7 +19,7 @@ from subsidies.services import (
     subsidy_accrual_stop,
     subsidy_terminate,
 )
-from tests.subsidies.helpers import make_deposit, posting
+from tests.subsidies.helpers import make_deposit, posting, repaid_loan, withdraw
 
 S2026, S2027 = dt.date(2026, 6, 30), dt.date(2027, 6, 30)
 
@@ -86,27 +86,27 @@ def test_window_ends_five_years_after_first_eligibility(
     assert posting(account, "interest", dt.date(2032, 6, 30)) is not None
 
 
+# Each termination through its real event. Arrears and sealing end it through
+# the monthly job (tests/deposits/test_arrears.py); a loan application and a
+# transfer out arrive with the loans and transfer capabilities.
 @pytest.mark.django_db
-@pytest.mark.parametrize(
-    "reason",
-    ["withdrawal", "loan_application", "arrears", "sealing", "exit", "transfer_out"],
-)
+@pytest.mark.parametrize("event", ["withdrawal", "exit"])
 def test_each_termination_forfeits_the_period_and_later_ones(
-    reason, open_account, business_day, bank
+    event, open_account, business_day, bank
 ) -> None:
     account = _one_tranche(open_account, business_day, bank)
     other = _one_tranche(open_account, business_day, bank, n=2)
     business_day(dt.date(2026, 5, 1))
-    if reason == "arrears":
-        # The deposits code records arrears directly on the account.
-        FundAccount.objects.filter(pk=account.pk).update(
-            subsidy_terminated_on=dt.date(2026, 5, 1)
-        )
-        account.refresh_from_db()
+    if event == "withdrawal":
+        withdraw(account, "loan_repayment", "500.00", **repaid_loan("500.00"))
     else:
-        subsidy_terminate(account=account, on=dt.date(2026, 5, 1), reason=reason)
-        event = SubsidyEvent.objects.get(fund_account=account)
-        assert (event.kind, event.reason) == ("terminated", reason)
+        withdraw(account, "exit")
+    event_row = SubsidyEvent.objects.get(fund_account=account)
+    assert (event_row.kind, event_row.reason, event_row.occurred_on) == (
+        "terminated",
+        event,
+        dt.date(2026, 5, 1),
+    )
     assert subsidy_accrued_to_date(account, dt.date(2026, 6, 1)) == Decimal("0.00")
     business_day(S2026)
     settle_year(year=2026)
@@ -117,7 +117,10 @@ def test_each_termination_forfeits_the_period_and_later_ones(
     business_day(S2027)
     settle_year(year=2027)
     assert posting(account, "subsidy", S2027) is None
-    assert posting(account, "interest", S2027) is not None
+    if event == "withdrawal":
+        assert posting(account, "interest", S2027) is not None
+    else:
+        assert account.status == "closed"
 
 
 @pytest.mark.django_db
@@ -128,10 +131,16 @@ def test_termination_keeps_posted_subsidy_and_the_earliest_date(
     business_day(S2026)
     settle_year(year=2026)
     business_day(dt.date(2026, 9, 1))
-    subsidy_terminate(account=account, on=dt.date(2026, 9, 1), reason="withdrawal")
-    subsidy_terminate(account=account, on=dt.date(2026, 10, 1), reason="exit")
+    withdraw(account, "loan_repayment", "300.00", **repaid_loan("300.00"))
+    business_day(dt.date(2026, 10, 1))
+    withdraw(account, "exit")
     account.refresh_from_db()
     assert account.subsidy_terminated_on == dt.date(2026, 9, 1)
+    assert list(
+        SubsidyEvent.objects.filter(fund_account=account).values_list(
+            "reason", "occurred_on"
+        )
+    ) == [("withdrawal", dt.date(2026, 9, 1)), ("exit", dt.date(2026, 10, 1))]
     business_day(S2027)
     settle_year(year=2027)
     assert posting(account, "subsidy", S2026) == Decimal("3.73")

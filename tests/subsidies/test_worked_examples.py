@@ -14,8 +14,8 @@ from subsidies.selectors import (
     subsidy_accrued_to_date,
     subsidy_status_on,
 )
-from subsidies.services import settle_year, subsidy_terminate
-from tests.subsidies.helpers import make_withdrawal, monthly, posting
+from subsidies.services import settle_year
+from tests.subsidies.helpers import monthly, posting, withdraw
 
 S2025, S2026, S2027 = dt.date(2025, 6, 30), dt.date(2026, 6, 30), dt.date(2027, 6, 30)
 pytestmark = pytest.mark.django_db
@@ -110,9 +110,13 @@ def test_e2_withdrawal_interest_and_no_subsidy(fe_account, pay, business_day, ba
     for day in (dt.date(2026, 7, 10), dt.date(2026, 8, 10)):
         pay(account, day)
     business_day(dt.date(2026, 9, 15))
-    # The withdrawal itself is the withdrawals floor's (a later issue).
-    make_withdrawal(account, "3000.00", dt.date(2026, 9, 15), bank)
-    subsidy_terminate(account=account, on=dt.date(2026, 9, 15), reason="withdrawal")
+    # A real rent withdrawal: filed, approved, paid; it ends the subsidy.
+    withdraw(
+        account,
+        "rent",
+        "3000.00",
+        declarations={"rent_paid": "3000.00", "no_home_owned": True},
+    )
     assert subsidy_accrued_to_date(account, dt.date(2026, 12, 31)) == Decimal("0.00")
     business_day(S2027)
     settle_year(year=2027)
