@@ -1,4 +1,4 @@
-"""Operations writes: demo logins for the embedded demo."""
+"""Operations writes for the embedded demo: logins and demo withdrawals."""
 
 from dataclasses import dataclass
 from typing import Any
@@ -15,6 +15,8 @@ from core.exceptions import DomainError
 DEMO_ROLE_USERS: list[tuple[str, str]] = [
     ("teller", "柜员"),
     ("reviewer", "复核员"),
+    # A second reviewer, so the maker-checker of large withdrawals can be shown.
+    ("reviewer2", "复核员"),
     ("finance", "财务"),
     ("auditor", "审计"),
 ]
@@ -56,3 +58,89 @@ def demo_users_ensure(
         user.groups.set([group])
         logins.append(DemoLogin(username, user_password, group_name))
     return logins
+
+
+# The smallest PDF the evidence checks accept: demo uploads.
+_DEMO_PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+
+
+def demo_withdrawals_seed(*, if_empty: bool = False) -> dict[str, int] | None:
+    """File demo applications through the real services, each in its own
+    transaction: paid, pending, approved and rejected rent withdrawals, a
+    pending loan-repayment withdrawal with its evidence, a paid exit."""
+    from accounts.models import FundAccount
+    from core.actors import Actor
+    from withdrawals.evidence import EvidenceUpload
+    from withdrawals.models import Withdrawal
+    from withdrawals.selectors import withdrawal_quote
+    from withdrawals.services import (
+        withdrawal_approve,
+        withdrawal_pay,
+        withdrawal_reject,
+        withdrawal_submit,
+    )
+
+    if settings.FUND_ENV == "production":
+        raise DomainError(
+            _("Demo data is never seeded in production."), "production_refused"
+        )
+    if if_empty and Withdrawal.objects.exists():
+        return None
+    users = {u.username: u for u in get_user_model().objects.filter(is_staff=True)}
+    clerk, reviewer = Actor.staff(users["teller"]), Actor.staff(users["reviewer"])
+    finance = Actor.staff(users["finance"])
+    rent = {"rent_paid": "6000.00", "no_home_owned": True}
+    plan = ["paid"] * 3 + ["pending"] * 2 + ["approved", "rejected"]
+    counts: dict[str, int] = {}
+    accounts = FundAccount.objects.filter(status="open").order_by("id")
+    for account in accounts.iterator():
+        if not plan:
+            break
+        quote = withdrawal_quote(account=account, type="rent", declarations=rent)
+        if quote.refusals or quote.allowed < 500:
+            continue
+        outcome = plan.pop(0)
+        amount = min(quote.allowed, 3000) // 100 * 100
+        with transaction.atomic():
+            w = withdrawal_submit(
+                account=account,
+                type="rent",
+                amount=amount,
+                declarations=rent,
+                payout_card="6217000012345678",
+                payout_holder=account.depositor.name,
+                actor=clerk,
+            )
+            if outcome in ("paid", "approved"):
+                w = withdrawal_approve(withdrawal=w, actor=reviewer)
+            if outcome == "paid":
+                withdrawal_pay(withdrawal=w, actor=finance)
+            if outcome == "rejected":
+                withdrawal_reject(
+                    withdrawal=w,
+                    reason="evidence_insufficient",
+                    note=_("The lease does not match the declared rent."),
+                    actor=reviewer,
+                )
+        counts[f"rent {outcome}"] = counts.get(f"rent {outcome}", 0) + 1
+    used = Withdrawal.objects.values_list("fund_account_id", flat=True)
+    spare = accounts.exclude(pk__in=used).filter(balance__gt=0)
+    extra = list(spare[:2])
+    if extra:
+        with transaction.atomic():
+            w = withdrawal_submit(
+                account=extra[0],
+                type="loan_repayment",
+                amount=min(extra[0].balance, 2000),
+                declarations={"external_repaid": "2000.00"},
+                evidence=[EvidenceUpload("loan_statement", "还款明细.pdf", _DEMO_PDF)],
+                actor=clerk,
+            )
+        counts["loan repayment pending"] = 1
+    if len(extra) > 1:
+        with transaction.atomic():
+            w = withdrawal_submit(account=extra[1], type="exit", actor=clerk)
+            w = withdrawal_approve(withdrawal=w, actor=reviewer)
+            withdrawal_pay(withdrawal=w, actor=finance)
+        counts["exit paid"] = 1
+    return counts

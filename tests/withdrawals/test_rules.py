@@ -531,3 +531,26 @@ def test_nothing_is_written_when_the_rules_refuse(funded, staff):
         actor=staff("clerk"),
     )
     assert not Withdrawal.objects.exists() and not Evidence.objects.exists()
+
+
+def test_paid_rent_is_what_the_loan_limit_reads_through_the_port(
+    funded, staff, business_day
+):
+    """The loans floor sums rent withdrawals of the 12 months before an
+    application through accounts.ports, without importing withdrawals."""
+    account = funded(amount="2000")
+    _pay_out(
+        staff, account=account, type="rent", amount=Decimal("3000"), declarations=RENT
+    )
+    business_day(dt.date(2026, 1, 10))
+    account.refresh_from_db()
+    _pay_out(
+        staff, account=account, type="rent", amount=Decimal("2500"), declarations=RENT
+    )
+    window = dict(account=account, end=dt.date(2026, 6, 30))
+    assert ports.rent_withdrawn_between(start=dt.date(2025, 7, 1), **window) == Decimal(
+        "5500.00"
+    )
+    assert ports.rent_withdrawn_between(start=dt.date(2026, 1, 1), **window) == Decimal(
+        "2500.00"
+    )
