@@ -1,0 +1,38 @@
+"""The demo's withdrawals are filed through the real services: every kind of
+outcome is there, the ledger and the audit log stay whole."""
+
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from accounts.selectors import ledger_problems
+from core.audit import audit_problems
+from withdrawals.models import Withdrawal
+
+pytestmark = pytest.mark.django_db
+
+
+def test_demo_withdrawals_cover_every_outcome(seed_demo) -> None:
+    seed_demo(accounts=60, months=12, seed=3)
+    with pytest.raises(CommandError):
+        call_command("demo_withdrawals", stdout=StringIO())  # no demo staff yet
+    call_command("ensure_demo_admin", stdout=StringIO())
+    out = StringIO()
+    call_command("demo_withdrawals", stdout=out)
+    statuses = set(Withdrawal.objects.values_list("type", "status"))
+    assert {
+        ("rent", "paid"),
+        ("rent", "pending_review"),
+        ("rent", "approved"),
+        ("rent", "rejected"),
+        ("loan_repayment", "pending_review"),
+        ("exit", "paid"),
+    } <= statuses
+    exit_ = Withdrawal.objects.get(type="exit")
+    assert exit_.fund_account.status == "closed"
+    assert ledger_problems() == [] and audit_problems() == []
+    before = Withdrawal.objects.count()
+    call_command("demo_withdrawals", "--if-empty", stdout=StringIO())
+    assert Withdrawal.objects.count() == before
