@@ -169,6 +169,8 @@ def main() -> None:
         FUND_ENV="development",
     )
     env.pop("CELERY_BROKER_URL", None)
+    # The seed may predate later migrations (withdrawals): bring the copy up.
+    subprocess.run([PY, "manage.py", "migrate", "-v0"], env=env, cwd=ROOT, check=True)
     subprocess.run(
         [PY, __file__, "--measure", "--n", str(args.n), "--block", str(args.block)],
         env=env,

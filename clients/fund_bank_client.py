@@ -255,6 +255,9 @@ class FundBankClient:
             f"/api/v1/accounts/{account_no}/exit/", {}, idempotency_key=idempotency_key
         )
 
+    def get_withdrawal(self, withdrawal_id: str) -> httpx.Response:
+        return self.get(f"/api/v1/withdrawals/{withdrawal_id}/")
+
     def post_repayment(
         self, loan_no: str, *, idempotency_key: str | None = None, **fields: Any
     ) -> httpx.Response:

@@ -1,7 +1,9 @@
 """One mapping from errors to the contract's error body.
 
-``{"error": {"code", "message", "fields"?}}``; services raise DomainError or
-Django's ValidationError, never DRF exceptions.
+``{"error": {"code", "message", "fields"?, "reasons"?}}``; services raise
+DomainError or Django's ValidationError, never DRF exceptions. ``reasons``
+appears when the error carries them (a withdrawal the rules refuse): every
+refusal code, ``code`` being the first, so a bank sees all of them at once.
 """
 
 from typing import Any
@@ -18,11 +20,16 @@ from core.exceptions import DomainError
 
 
 def error_body(
-    code: str, message: str, fields: dict[str, list[str]] | None = None
+    code: str,
+    message: str,
+    fields: dict[str, list[str]] | None = None,
+    reasons: list[str] | None = None,
 ) -> dict:
     body: dict[str, Any] = {"code": code, "message": message}
     if fields:
         body["fields"] = fields
+    if reasons:
+        body["reasons"] = list(reasons)
     return {"error": body}
 
 
@@ -43,7 +50,13 @@ def _flatten(detail: Any) -> list[str]:
 def api_exception_handler(exc: Exception, context: dict) -> Response | None:
     if isinstance(exc, DomainError):
         response = Response(
-            error_body(exc.code, exc.message, exc.fields or None), status=exc.status
+            error_body(
+                exc.code,
+                exc.message,
+                exc.fields or None,
+                getattr(exc, "reasons", None),
+            ),
+            status=exc.status,
         )
         retry_after = getattr(exc, "retry_after", None)
         if retry_after:

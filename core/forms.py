@@ -43,3 +43,8 @@ class AsciiDecimalField(forms.DecimalField):
 class AsciiDateTimeField(forms.DateTimeField):
     def to_python(self, value: Any) -> Any:
         return super().to_python(_ascii(value, self.error_messages["invalid"]))
+
+
+class AsciiDateField(forms.DateField):
+    def to_python(self, value: Any) -> Any:
+        return super().to_python(_ascii(value, self.error_messages["invalid"]))

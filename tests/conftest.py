@@ -23,13 +23,17 @@ def at(day: dt.date, hour: int = 10) -> dt.datetime:
 
 @pytest.fixture(autouse=True)
 def _fresh_policy_cache() -> Iterator[None]:
+    from accounts.ledger.posting import center_accounts_forget
+
     clear_policy_cache()
     clear_business_date_cache()
     bank_credentials_forget()
+    center_accounts_forget()
     yield
     clear_policy_cache()
     clear_business_date_cache()
     bank_credentials_forget()
+    center_accounts_forget()
 
 
 @pytest.fixture

@@ -18,13 +18,13 @@ from typing import Any
 
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts import ledger
 from accounts.ledger.posting import account_stream
 from accounts.models import (
     AccountStatusChange,
-    BankPartner,
     FundAccount,
     LedgerTransaction,
     SubsidyEvent,
@@ -94,14 +94,14 @@ def _json_safe(declarations: dict[str, Any]) -> dict[str, Any]:
     return safe
 
 
-def _webhook(withdrawal: Withdrawal, topic: str) -> None:
-    bank_id = withdrawal.fund_account.bank_id
-    if bank_id is None:
+def _webhook(withdrawal: Withdrawal, topic: str, paid_change: Any = None) -> None:
+    account = withdrawal.fund_account
+    if account.bank_id is None:
         return
     outbox.emit(
         topic=topic,
-        audience=BankPartner.objects.values_list("code", flat=True).get(pk=bank_id),
-        payload=withdrawal_payload(withdrawal),
+        audience=account.bank.code,
+        payload=withdrawal_payload(withdrawal, paid_change=paid_change),
     )
 
 
@@ -109,18 +109,21 @@ def _money(value: Decimal | None) -> str | None:
     return None if value is None else f"{value:.2f}"
 
 
-def withdrawal_payload(withdrawal: Withdrawal) -> dict[str, Any]:
+def withdrawal_payload(
+    withdrawal: Withdrawal, *, paid_change: Any = None
+) -> dict[str, Any]:
     """The contract's view of a withdrawal (API read and webhook events)."""
     paid_at = None
     if withdrawal.status == Status.PAID:
-        change = (
+        change = paid_change or (
             WithdrawalStatusChange.objects.filter(
                 withdrawal=withdrawal, to_status=Status.PAID
             )
             .order_by("-id")
             .first()
         )
-        paid_at = change.created_at.isoformat() if change else None
+        # Asia/Shanghai, as every timestamp of the API.
+        paid_at = timezone.localtime(change.created_at).isoformat() if change else None
     return {
         "withdrawal_id": withdrawal.withdrawal_no,
         "account_no": withdrawal.fund_account.account_no,
@@ -132,7 +135,11 @@ def withdrawal_payload(withdrawal: Withdrawal) -> dict[str, Any]:
         "interest_paid": _money(withdrawal.interest_paid),
         "subsidy_forfeited": _money(withdrawal.subsidy_forfeited),
         "reason": (
-            (withdrawal.reason_text or withdrawal.get_reason_display())
+            # The field has no choices of its own: its codes are Reason's.
+            (
+                withdrawal.reason_text
+                or str(dict(Reason.choices).get(withdrawal.reason, withdrawal.reason))
+            )
             if withdrawal.status == Status.REJECTED
             else None
         ),
@@ -498,5 +505,6 @@ def withdrawal_pay(
         },
     )
     paid = change.obj
-    _webhook(paid, "withdrawal.paid")
+    paid.fund_account = account
+    _webhook(paid, "withdrawal.paid", paid_change=change.change)
     return paid

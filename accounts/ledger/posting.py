@@ -39,8 +39,21 @@ class Leg:
     amount: Decimal
 
 
+# The center's own accounts are seeded by a migration and never change or go
+# away, so each process looks each one up once.
+_center_accounts: dict[str, LedgerAccount] = {}
+
+
 def center_account(code: str) -> LedgerAccount:
-    return LedgerAccount.objects.get(code=code)
+    account = _center_accounts.get(code)
+    if account is None:
+        account = _center_accounts[code] = LedgerAccount.objects.get(code=code)
+    return account
+
+
+def center_accounts_forget() -> None:
+    """Tests that flush the database re-seed these rows under new ids."""
+    _center_accounts.clear()
 
 
 def bank_settlement_account(bank: BankPartner) -> LedgerAccount:

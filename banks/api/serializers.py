@@ -20,6 +20,7 @@ from accounts.models import Depositor, FundAccount
 from core.clock import month_from_index, month_index
 from core.money import quantize_money
 from deposits.models import Cadence
+from withdrawals.models import Withdrawal
 
 _MONEY_RE = re.compile(r"(0|[1-9][0-9]{0,12})\.[0-9]{2}")
 _MONTH_RE = re.compile(r"[0-9]{4}-[0-9]{2}")
@@ -257,6 +258,45 @@ def deposit_output(
     }
 
 
+# --- withdrawals ----------------------------------------------------------------
+
+
+class ExitInputSerializer(serializers.Serializer):
+    """The exit has no fields: the body is the empty object ``{}``."""
+
+
+class ExitOutputSerializer(serializers.Serializer):
+    withdrawal_id = serializers.CharField()
+    status = serializers.ChoiceField(choices=Withdrawal.Status.choices)
+    estimated_amount = MoneyField(
+        help_text=_(
+            "The balance plus interest to the business date; the payout adds "
+            "interest to the day it is paid"
+        )
+    )
+
+
+# Schema only: the body is withdrawals.services.withdrawal_payload, which the
+# webhook events carry too.
+class WithdrawalOutputSerializer(serializers.Serializer):
+    withdrawal_id = serializers.CharField()
+    account_no = serializers.CharField()
+    type = serializers.ChoiceField(choices=Withdrawal.Type.choices)
+    status = serializers.ChoiceField(choices=Withdrawal.Status.choices)
+    amount_requested = MoneyField(
+        allow_null=True,
+        help_text=_("Null when the whole balance is paid (an exit, a closing type)"),
+    )
+    amount_allowed = MoneyField()
+    amount_paid = MoneyField(allow_null=True, help_text=_("Null until paid"))
+    interest_paid = MoneyField(allow_null=True, help_text=_("Null until paid"))
+    subsidy_forfeited = MoneyField()
+    reason = serializers.CharField(
+        allow_null=True, help_text=_("Why it was rejected, as text; null otherwise")
+    )
+    paid_at = TimestampField(allow_null=True, help_text=_("Null until paid"))
+
+
 # --- statements, industries -----------------------------------------------------
 
 
@@ -297,6 +337,13 @@ class ErrorDetailSerializer(serializers.Serializer):
     message = serializers.CharField()
     fields = serializers.DictField(
         child=serializers.ListField(child=serializers.CharField()), required=False
+    )
+    reasons = serializers.ListField(
+        child=serializers.CharField(),
+        required=False,
+        help_text=_(
+            "Every refusal code, the first one being code (rule refusals only)"
+        ),
     )
 
 

@@ -1,6 +1,13 @@
 from django.urls import path, re_path
 
-from banks.api.views import accounts, deposits, reference, statements, unavailable
+from banks.api.views import (
+    accounts,
+    deposits,
+    reference,
+    statements,
+    unavailable,
+    withdrawals,
+)
 
 app_name = "bank_api"
 urlpatterns = [
@@ -17,10 +24,15 @@ urlpatterns = [
     ),
     path(
         "accounts/<str:account_no>/exit/",
-        unavailable.NotAvailableView.as_view(),
+        withdrawals.AccountExitView.as_view(),
         name="account-exit",
     ),
     path("deposits/", deposits.DepositCreateView.as_view(), name="deposit-create"),
+    path(
+        "withdrawals/<str:withdrawal_id>/",
+        withdrawals.WithdrawalDetailView.as_view(),
+        name="withdrawal-detail",
+    ),
     path(
         "loans/<str:loan_no>/repayments/",
         unavailable.LoanRepaymentView.as_view(),

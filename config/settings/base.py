@@ -199,6 +199,13 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Accounts and withdrawals both have a "status": the account's keeps the
+    # component name it had before withdrawals arrived (generated clients).
+    "ENUM_NAME_OVERRIDES": {
+        "StatusEnum": "accounts.models.FundAccount.Status",
+        "WithdrawalStatusEnum": "withdrawals.models.Withdrawal.Status",
+        "WithdrawalTypeEnum": "withdrawals.models.Withdrawal.Type",
+    },
 }
 
 # Tracebacks (500 pages, error mails) hide personal-data fields by name.

@@ -250,13 +250,10 @@ def test_deposit_format_errors(
     assert not Deposit.objects.exists()
 
 
-def test_not_available_paths_answer_404(api: FundBankClient, open_via_api: Any) -> None:
-    no = open_via_api(api)
+def test_not_available_paths_answer_404(api: FundBankClient) -> None:
     responses = [
-        api.exit_account(no),
-        api.exit_account("999"),
         api.post_repayment("L1", amount="10.00", bank_txn_id="R1", paid_at="x"),
-        api.get(f"/api/v1/accounts/{no}/exit/"),
+        api.get("/api/v1/loans/L1/repayments/"),
         api.request("DELETE", "/api/v1/loans/L1/repayments/"),
     ]
     for response in responses:

@@ -142,6 +142,7 @@ def test_schema_and_docs(client: Client) -> None:
         "/api/v1/accounts/{account_no}/credit-profile/",
         "/api/v1/accounts/{account_no}/exit/",
         "/api/v1/deposits/",
+        "/api/v1/withdrawals/{withdrawal_id}/",
         "/api/v1/loans/{loan_no}/repayments/",
         "/api/v1/statements/{date}/",
         "/api/v1/industries/",

@@ -45,6 +45,7 @@ OPERATIONS = [
     ("/api/v1/accounts/{account_no}/credit-profile/", "GET"),
     ("/api/v1/accounts/{account_no}/exit/", "POST"),
     ("/api/v1/deposits/", "POST"),
+    ("/api/v1/withdrawals/{withdrawal_id}/", "GET"),
     ("/api/v1/loans/{loan_no}/repayments/", "POST"),
     ("/api/v1/statements/{date}/", "GET"),
     ("/api/v1/industries/", "GET"),
@@ -68,6 +69,11 @@ def test_no_500_for_generated_requests(
     consent_grant(
         depositor=FundAccount.objects.get(account_no=real_no).depositor, bank=bank
     )
+    real_withdrawal = ""
+    if "{withdrawal_id}" in path:
+        filed = api.exit_account(real_no)
+        assert filed.status_code == 201, filed.text
+        real_withdrawal = filed.json()["withdrawal_id"]
     operation = _schema()[path][method]
     sent = 0
 
@@ -86,6 +92,8 @@ def test_no_500_for_generated_requests(
         if data.draw(st.booleans()):
             if "account_no" in path_parameters:
                 path_parameters["account_no"] = real_no
+            if "withdrawal_id" in path_parameters:
+                path_parameters["withdrawal_id"] = real_withdrawal
             if isinstance(body, dict) and "account_no" in body:
                 body = {**body, "account_no": real_no}
         case.path_parameters = path_parameters

@@ -114,7 +114,7 @@ def test_rent_with_filing_certificate_and_invoice_up_to_12000_and_24000(funded, 
     assert [r.code for r in q.refusals] == ["evidence_missing"]
     assert "备案" in q.refusals[0].message
     husband = funded(amount="3000")  # 30,000.00
-    wife = funded(amount="100")
+    wife = funded(amount="300")
     q = _quote(
         husband,
         "rent_filed",

@@ -4,7 +4,8 @@ config.exception_handler.
 
 - ``base``: ``BankAPIView`` (signature, throttle, request log, contract
   errors) and ``idempotent_post``, which every POST view goes through;
-- ``accounts``, ``deposits``, ``statements``: the resources;
+- ``accounts``, ``deposits``, ``withdrawals``, ``statements``: the
+  resources;
 - ``reference``: industry-chain codes;
 - ``unavailable``: contract paths not built yet, and unknown paths.
 
@@ -25,9 +26,11 @@ from banks.api.views.unavailable import (
     NotAvailableView,
     UnknownPathView,
 )
+from banks.api.views.withdrawals import AccountExitView, WithdrawalDetailView
 
 __all__ = [
     "AccountDetailView",
+    "AccountExitView",
     "AccountOpenView",
     "BankAPIView",
     "CreditProfileView",
@@ -37,4 +40,5 @@ __all__ = [
     "NotAvailableView",
     "StatementView",
     "UnknownPathView",
+    "WithdrawalDetailView",
 ]

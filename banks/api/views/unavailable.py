@@ -1,6 +1,6 @@
 """Paths with no operation behind them (yet): the contract's 404 body,
-never an HTML page. The exit and loan-repayment views move to their
-resources' modules when those capabilities arrive."""
+never an HTML page. The loan-repayment view moves to the loans module when
+that capability arrives."""
 
 from typing import Any
 
@@ -16,8 +16,8 @@ from core.exceptions import NotFoundError
 _NOT_AVAILABLE_SCHEMA = extend_schema(
     summary="Not available yet",
     description=(
-        "Part of contract v1; arrives with the withdrawal and loan "
-        "capabilities. Until then every method answers 404 not_available."
+        "Part of contract v1; arrives with the loan capability. Until then "
+        "every method answers 404 not_available."
     ),
     request=None,
     responses={
@@ -27,20 +27,16 @@ _NOT_AVAILABLE_SCHEMA = extend_schema(
 )
 
 
-# Exit and loan repayments: in the contract, not built yet (404).
+# In the contract, not built yet (404); each path documents its own POST.
 class NotAvailableView(BankAPIView):
     def _answer(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         raise NotFoundError(_("This operation is not available yet."), "not_available")
-
-    @extend_schema(operation_id="accounts_exit")
-    @_NOT_AVAILABLE_SCHEMA
-    def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        return self._answer(request)
 
     # Every other method is answered alike, and kept out of the schema.
     get = put = patch = delete = extend_schema(exclude=True)(_answer)
 
 
+# Loan repayments: arrive with the loans capability.
 class LoanRepaymentView(NotAvailableView):
     @extend_schema(operation_id="loans_repayments_create")
     @_NOT_AVAILABLE_SCHEMA
