@@ -140,11 +140,63 @@ def audit_prepare(
     )
 
 
+AUDIT_COLUMNS = [
+    "stream",
+    "action",
+    "object_type",
+    "object_id",
+    "actor_kind",
+    "actor_user_id",
+    "actor_ref",
+    "at",
+    "body",
+    "prev_hash",
+    "hash",
+]
+
+
+def audit_insert_sql(prefix: str = "audit_") -> str:
+    """``INSERT`` of one record whose previous hash is read, and whose hash
+    is computed (``chain_hash`` spelled in SQL), by the insert itself.
+
+    The statement's snapshot is taken when it starts, so it must run after
+    the stream's writers are serialised (the stream's advisory lock, or for
+    an account's stream the account's row lock) in an earlier statement: a
+    read made before the wait would miss a record committed during it.
+    Parameters: ``<prefix><column>`` for the columns but the two hashes, and
+    ``<prefix>genesis``.
+    """
+    table = AuditRecord._meta.db_table
+    values = ", ".join(f"%({prefix}{c})s" for c in AUDIT_COLUMNS[:-2])
+    return (
+        f"INSERT INTO {table} ({', '.join(AUDIT_COLUMNS)}) SELECT {values}, "
+        f"prev.h, encode(sha256(convert_to(prev.h || chr(10) || %({prefix}body)s,"
+        " 'UTF8')), 'hex') FROM (SELECT COALESCE((SELECT au.hash FROM "
+        f"{table} au WHERE au.stream = %({prefix}stream)s ORDER BY au.id DESC "
+        f"LIMIT 1), %({prefix}genesis)s) AS h) prev"
+    )
+
+
 def audit_record(
     *, stream: str, action: str, obj: Any = None, actor: Actor | Any, data: Any
-) -> AuditRecord:
+) -> None:
     """Append one record to ``stream``; call it inside the write's transaction."""
     stream_lock(stream)
+    if connection.vendor == "postgresql":
+        # The previous hash is read by the insert: one round trip fewer.
+        pending = audit_prepare(
+            stream=stream,
+            action=action,
+            obj=obj,
+            actor=actor,
+            data=data,
+            prev_hash=GENESIS,
+        )
+        params = {f"audit_{k}": v for k, v in pending.values.items()}
+        params["audit_genesis"] = GENESIS
+        with connection.cursor() as cur:
+            cur.execute(_AUDIT_INSERT, params)
+        return
     pending = audit_prepare(
         stream=stream,
         action=action,
@@ -153,7 +205,7 @@ def audit_record(
         data=data,
         prev_hash=_last_hash(stream),
     )
-    return AuditRecord.objects.create(**pending.values)
+    AuditRecord.objects.create(**pending.values)
 
 
 def rows_digest(rows: Iterator[tuple[Any, ...]]) -> tuple[int, str]:
@@ -222,3 +274,6 @@ def audit_problems(*, limit: int = 20, chunk_size: int = 5000) -> list[str]:
         if len(problems) >= limit:
             break
     return problems
+
+
+_AUDIT_INSERT = audit_insert_sql()

@@ -29,17 +29,15 @@ from accounts.ledger.sql import (
     txn_insert_values,
 )
 from accounts.models import BankPartner, FundAccount, LedgerTransaction
-from core.audit import GENESIS, audit_prepare
+from core.audit import GENESIS, audit_insert_sql, audit_prepare
 from core.clock import add_months, format_month
 from core.db import execute_prepared
 from core.exceptions import ConflictError, DomainError
-from core.models import AuditRecord
 from deposits.grid import arrears_as_of
 from deposits.models import Deposit, DepositAgreement
 from deposits.services.inputs import _deposit_plan, _DepositInput, posting_actor
 
 Status = FundAccount.Status
-AUDIT_TABLE = AuditRecord._meta.db_table
 
 _PG_LOCK_SQL = """
 {with_ctes}SELECT fa.id, fa.status, fa.bank_id, fa.opened_on, fa.paid_through,
@@ -106,36 +104,12 @@ _LEGS = entries_insert(
         value_date="%(value_date)s",
     )
 )
-_AUDIT_COLUMNS = [
-    "stream",
-    "action",
-    "object_type",
-    "object_id",
-    "actor_kind",
-    "actor_user_id",
-    "actor_ref",
-    "at",
-    "body",
-    "prev_hash",
-    "hash",
-]
-# The chain's previous hash is read here, in the write, not with the locking
-# read: that statement's snapshot predates the wait for the row lock, so a
-# record another writer committed meanwhile (a payout holding the account)
-# would be missed and the chain forked. This statement starts after the lock
-# is held, and every writer of an account's stream holds that lock. The hash
-# is ``core.audit.chain_hash`` spelled in SQL.
-_AUDIT_PREV = (
-    f"COALESCE((SELECT au.hash FROM {AUDIT_TABLE} au "
-    "WHERE au.stream = %(audit_stream)s ORDER BY au.id DESC LIMIT 1), "
-    "%(audit_genesis)s)"
-)
-_AUDIT = (
-    f"INSERT INTO {AUDIT_TABLE} ({', '.join(_AUDIT_COLUMNS)}) SELECT "
-    + ", ".join(f"%(audit_{c})s" for c in _AUDIT_COLUMNS[:-2])
-    + ", prev.h, encode(sha256(convert_to(prev.h || chr(10) || %(audit_body)s, "
-    "'UTF8')), 'hex')" + f" FROM (SELECT {_AUDIT_PREV} AS h) prev"
-)
+# The record is chained by the write, not with the locking read: that
+# statement's snapshot predates the wait for the row lock, so a record
+# another writer committed meanwhile (a payout holding the account) would be
+# missed and the chain forked. Every writer of an account's stream holds
+# that row lock (core.audit).
+_AUDIT = audit_insert_sql()
 _ACCT = balance_move(
     account="%(fa)s",
     delta="%(amount)s",
