@@ -288,6 +288,22 @@ def _locked(withdrawal: Withdrawal) -> Withdrawal:
         raise NotFoundError(_("No such withdrawal."), "not_found") from exc
 
 
+_EDGE_REASON = {Status.APPROVED: Reason.APPROVED, Status.PAID: Reason.PAID}
+
+
+def _require_status(locked: Withdrawal, needed: str, to: str, who: Actor) -> None:
+    """Refuse unless ``locked`` is ``needed``; the state machine words the
+    refusal (already paid, already rejected...) and writes nothing."""
+    if locked.status != needed:
+        machine_transition(
+            WITHDRAWAL_MACHINE,
+            pk=locked.pk,
+            to=to,
+            reason=_EDGE_REASON[to],
+            actor=who,
+        )
+
+
 def _review_amount(withdrawal: Withdrawal) -> Decimal:
     if withdrawal.closes_account:
         return withdrawal.fund_account.balance
@@ -317,15 +333,7 @@ def withdrawal_approve(*, withdrawal: Withdrawal, actor: Actor | Any) -> Withdra
     who = _staff_user(actor)
     account = _lock_account(withdrawal)
     locked = _locked(withdrawal)
-    if locked.status != Status.PENDING_REVIEW:
-        # The state machine words it (already paid, rejected...).
-        machine_transition(
-            WITHDRAWAL_MACHINE,
-            pk=locked.pk,
-            to=Status.APPROVED,
-            reason=Reason.APPROVED,
-            actor=who,
-        )
+    _require_status(locked, Status.PENDING_REVIEW, Status.APPROVED, who)
     if locked.actor_id == who.user_id and locked.actor_kind == "staff":
         raise PermissionDeniedError(
             _("You entered this application; another person must approve it."),
@@ -411,14 +419,7 @@ def withdrawal_pay(
     # Account first, as every writer of the balance does, then the application.
     account = _lock_account(withdrawal)
     locked = _locked(withdrawal)
-    if locked.status != Status.APPROVED:
-        machine_transition(
-            WITHDRAWAL_MACHINE,
-            pk=locked.pk,
-            to=Status.PAID,
-            reason=Reason.PAID,
-            actor=who,
-        )
+    _require_status(locked, Status.APPROVED, Status.PAID, who)
     memo = _("Withdrawal %(no)s") % {"no": locked.withdrawal_no}
     bank_leg = _bank_leg(account)
     clearing = ledger.center_account(ledger.PAYOUT_CLEARING)

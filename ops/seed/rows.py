@@ -5,20 +5,11 @@ chunk (depositor, accounts, ledger accounts, agreements, status changes,
 ledger transactions and entries, deposits, subsidy events) can be written
 without reading anything back.
 
-``ops.seed.writers`` turns these rows into tables, one chunk of people per
-database transaction: ``CopyWriter`` (PostgreSQL) with ``COPY ... FROM
-STDIN``, ``OrmWriter`` (SQLite, or small runs anywhere) with
-``bulk_create``. Both write the same values, and the values the services write: ledger
-transactions come from ``accounts.ledger.sql`` (its columns and defaults),
-every row is stamped with the seeder as its actor, and each subsidy
-termination of the plan is a ``SubsidyEvent``. Neither switches off a
-constraint or trigger: the ledger's balance trigger checks each COPY (both
-legs of a transaction are always in the same statement) and foreign keys are
-checked at the end of each chunk.
-
-The audit log gets one record per chunk (``seed.chunk``) rather than one per
-row, as the other bulk jobs do: the chunk's counts and a digest of the
-ledger transactions it wrote, which ``seed_chunk_check`` recomputes.
+The rows carry the values the services write: ledger transactions come
+from ``accounts.ledger.sql`` (its columns and defaults), every row is
+stamped with the seeder as its actor, and each subsidy termination of the
+plan is a ``SubsidyEvent``. ``ops.seed.writers`` writes them, a chunk of
+people per database transaction.
 """
 
 from __future__ import annotations
