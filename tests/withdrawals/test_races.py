@@ -49,28 +49,55 @@ def _in_thread(fn, results, key):
     return thread
 
 
-def _slow_first_posting(monkeypatch, hold: float = 0.6):
-    """The first payout to post pauses inside its transaction (holding its
-    locks), so the other thread arrives while it is still open."""
-    original = ledger.post_transaction
+def _slow_first_payout(monkeypatch, path: str, hold: float = 0.6):
+    """The first payout to write pauses inside its transaction (holding its
+    locks), so the other thread arrives while it is still open. ``path``:
+    the composed statements (``fast``) or the service path (``orm``)."""
     first = threading.Event()
 
-    def paused(**kwargs):
-        txn = original(**kwargs)
+    def pause_once():
         if not first.is_set():
             first.set()
             time.sleep(hold)
-        return txn
 
-    monkeypatch.setattr("withdrawals.services.ledger.post_transaction", paused)
+    if path == "fast":
+        import withdrawals.services as services
+
+        original = services.withdrawal_pay_fast
+
+        def paused_fast(**kwargs):
+            paid = original(**kwargs)
+            if paid is not None:
+                pause_once()
+            return paid
+
+        monkeypatch.setattr(services, "withdrawal_pay_fast", paused_fast)
+    else:
+        original_post = ledger.post_transaction
+
+        def paused(**kwargs):
+            txn = original_post(**kwargs)
+            pause_once()
+            return txn
+
+        monkeypatch.setattr(
+            "withdrawals.services.withdrawal_pay_fast", lambda **kwargs: None
+        )
+        monkeypatch.setattr("withdrawals.services.ledger.post_transaction", paused)
     return first
 
 
-def test_two_payouts_of_one_application_pay_once(funded, staff, monkeypatch) -> None:
+PATHS = pytest.mark.parametrize("path", ["fast", "orm"])
+
+
+@PATHS
+def test_two_payouts_of_one_application_pay_once(
+    path, funded, staff, monkeypatch
+) -> None:
     account = funded()
     w = _approved(account, staff)
     finance = staff("finance")
-    first = _slow_first_posting(monkeypatch)
+    first = _slow_first_payout(monkeypatch, path)
     results: dict[str, object] = {}
     a = _in_thread(lambda: withdrawal_pay(withdrawal=w, actor=finance), results, "a")
     assert first.wait(10)
@@ -88,11 +115,14 @@ def test_two_payouts_of_one_application_pay_once(funded, staff, monkeypatch) -> 
     assert ledger_problems() == [] and audit_problems() == []
 
 
-def test_a_payout_racing_a_deposit_keeps_both(funded, staff, pay, monkeypatch) -> None:
+@PATHS
+def test_a_payout_racing_a_deposit_keeps_both(
+    path, funded, staff, pay, monkeypatch
+) -> None:
     account = funded()
     w = _approved(account, staff, amount="8000")
     finance = staff("finance")
-    first = _slow_first_posting(monkeypatch)
+    first = _slow_first_payout(monkeypatch, path)
     results: dict[str, object] = {}
     a = _in_thread(lambda: withdrawal_pay(withdrawal=w, actor=finance), results, "a")
     assert first.wait(10)
