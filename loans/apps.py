@@ -5,3 +5,13 @@ from django.utils.translation import gettext_lazy as _
 class LoansConfig(AppConfig):
     name = "loans"
     verbose_name = _("Loans")
+
+    def ready(self) -> None:
+        # Withdrawals ask about loans through accounts.ports (exit blocked
+        # while a loan is outstanding; loan-repayment withdrawals).
+        from accounts.ports import register_loan_facts
+        from loans.services import loan_outstanding_for, loan_repaid_between_for
+
+        register_loan_facts(
+            outstanding=loan_outstanding_for, repaid_between=loan_repaid_between_for
+        )

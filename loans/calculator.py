@@ -12,6 +12,8 @@ import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from django.db.models import Q
+
 from accounts import ports
 from accounts.idcard import retirement_date
 from accounts.models import CreditFlag, FundAccount
@@ -112,8 +114,19 @@ def _reasons(ask: LoanAsk, on: dt.date, max_term: int) -> list[str]:
     people = [account.depositor] + (
         [ask.co_applicant.depositor] if ask.co_applicant is not None else []
     )
-    if any(ports.loan_outstanding(depositor=p) for p in people):
+    from loans.models import Loan
+
+    live = set(
+        Loan.objects.filter(
+            Q(fund_account__depositor__in=people)
+            | Q(co_applicant__depositor__in=people),
+            status__in=Loan.OUTSTANDING,
+        ).values_list("status", flat=True)
+    )
+    if live - {Loan.Status.PENDING_REVIEW}:
         reasons.append("loan_outstanding")
+    if Loan.Status.PENDING_REVIEW in live:
+        reasons.append("application_pending")
     if CreditFlag.objects.filter(
         depositor__in=people, cleared_at__isnull=True
     ).exists():

@@ -237,3 +237,24 @@ def pytest_runtest_call(item: pytest.Item) -> Any:
         outcome.force_exception(
             AssertionError("invariants broken after the test:\n" + "\n".join(problems))
         )
+
+
+_staff_users = itertools.count(1)
+
+
+@pytest.fixture
+def staff(db: Any) -> Callable[[str], Any]:
+    """``staff("reviewer")``: a new member of staff in that role, as an Actor."""
+    from django.contrib.auth.models import User
+
+    from core.actors import Actor
+    from core.roles import role_group
+
+    def _make(role: str) -> Any:
+        user = User.objects.create_user(
+            username=f"{role}-{next(_staff_users)}", password="x", is_staff=True
+        )
+        user.groups.add(role_group(role))
+        return Actor.staff(user)
+
+    return _make

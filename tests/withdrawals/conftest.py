@@ -2,20 +2,14 @@
 accounts funded through the deposit service."""
 
 import datetime as dt
-import itertools
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
 import pytest
-from django.contrib.auth.models import User
 
-from core.actors import Actor
-from core.roles import role_group
 from tests.subsidies.helpers import monthly
 from withdrawals.evidence import EvidenceUpload
-
-_users = itertools.count(1)
 
 # The smallest documents each format's checks accept.
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
@@ -28,20 +22,6 @@ PNG = (
 
 def doc(kind: str, data: bytes = PDF, name: str = "scan.pdf") -> EvidenceUpload:
     return EvidenceUpload(kind=kind, name=name, data=data)
-
-
-@pytest.fixture
-def staff(db: Any) -> Callable[[str], Actor]:
-    """``staff("reviewer")``: a new member of staff in that role, as an Actor."""
-
-    def _make(role: str) -> Actor:
-        user = User.objects.create_user(
-            username=f"{role}-{next(_users)}", password="x", is_staff=True
-        )
-        user.groups.add(role_group(role))
-        return Actor.staff(user)
-
-    return _make
 
 
 @pytest.fixture
