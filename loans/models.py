@@ -249,9 +249,11 @@ class Instalment(models.Model):
     paid_penalty = _money(_("penalty paid"), default=0)
     # Penalty interest accrued (not rounded until posted) up to a day.
     penalty_accrued = models.DecimalField(
-        _("penalty accrued"), max_digits=18, decimal_places=6, default=0
+        _("penalty accrued"), max_digits=22, decimal_places=10, default=0
     )
     penalty_through = models.DateField(_("penalty accrued through"), null=True)
+    # Once overdue, always counted for the credit flag (rules section 8).
+    ever_overdue = models.BooleanField(_("was overdue"), default=False)
     status = models.CharField(
         _("status"), max_length=12, choices=Status.choices, default=Status.DUE
     )

@@ -267,6 +267,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "subsidies.settle_year_due",
         "schedule": crontab(minute=30, hour=23, day_of_month=30, month_of_year=6),
     },
+    "loans-daily": {
+        # After midnight: the day just begun, overdue from the day before.
+        "task": "loans.loans_daily",
+        "schedule": crontab(minute=10, hour=0),
+    },
     "purge-idempotency-keys": {
         "task": "banks.purge_idempotency_keys",
         "schedule": crontab(minute=15, hour=3),
