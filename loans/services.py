@@ -571,3 +571,63 @@ def loan_repaid_between_for(
     ).values_list("principal", "interest"):
         total += principal + interest
     return total
+
+
+# --- repricing (1 January) -----------------------------------------------------
+
+
+@transaction.atomic
+def loans_reprice(*, day: dt.date | None = None) -> int:
+    """Reprice the rest of every active loan to the rate in force on ``day``
+    (the 1 January job); returns how many loans changed. Idempotent: a loan
+    already at that rate is left alone."""
+    from loans.calculator import loan_rate
+
+    day = day or business_date()
+    who = Actor.system("loans_reprice")
+    changed = 0
+    for loan in (
+        Loan.objects.select_for_update().filter(status=Status.ACTIVE).order_by("id")
+    ):
+        rate = loan_rate(home=loan.home, term_months=loan.term_months, on=day)
+        if rate == loan.rate:
+            continue
+        future = list(
+            loan.instalments.filter(
+                status=Instalment.Status.DUE,
+                paid_principal=0,
+                paid_interest=0,
+                due_date__gt=day,
+            ).order_by("n")
+        )
+        old_rate, loan.rate = loan.rate, rate
+        Loan.objects.filter(pk=loan.pk).update(rate=rate)
+        if future:
+            rest = sum((i.principal for i in future), ZERO)
+            Instalment.objects.filter(pk__in=[i.pk for i in future]).delete()
+            Instalment.objects.bulk_create(
+                Instalment(
+                    loan=loan,
+                    n=i.n,
+                    due_date=i.due_date,
+                    principal=i.principal,
+                    interest=i.interest,
+                )
+                for i in schedule(
+                    principal=rest,
+                    annual_rate=rate,
+                    months=len(future),
+                    method=loan.method,
+                    disbursed_on=loan.disbursed_on,
+                    first_n=future[0].n,
+                )
+            )
+        audit_record(
+            stream=loan_stream(loan),
+            action="loan.repriced",
+            obj=loan,
+            actor=who,
+            data={"on": day.isoformat(), "from": str(old_rate), "to": str(rate)},
+        )
+        changed += 1
+    return changed

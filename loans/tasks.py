@@ -9,3 +9,11 @@ def loans_daily() -> dict[str, Any]:
     from loans.daily import loans_daily as run
 
     return run().as_dict()
+
+
+@shared_task(name="loans.loans_reprice", acks_late=True)
+def loans_reprice() -> int:
+    """Beat, 1 January: the rest of every active loan at the new rate."""
+    from loans.services import loans_reprice as run
+
+    return run()

@@ -272,6 +272,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "loans.loans_daily",
         "schedule": crontab(minute=10, hour=0),
     },
+    "loans-reprice-1-january": {
+        "task": "loans.loans_reprice",
+        "schedule": crontab(minute=40, hour=0, day_of_month=1, month_of_year=1),
+    },
     "purge-idempotency-keys": {
         "task": "banks.purge_idempotency_keys",
         "schedule": crontab(minute=15, hour=3),

@@ -140,3 +140,29 @@ def test_the_command_refuses_a_later_day(loan) -> None:
     assert "2026-05-01" in out.getvalue()
     assert Instalment.objects.filter(status="overdue").count() == 1
     assert Loan.objects.get().bucket == "M1"
+
+
+def test_1_january_repricing_recomputes_the_rest(loan, staff) -> None:
+    """The rate in force from 2027-01-01 is 2.00 %; the rest of the 12,000
+    loan (instalments 10-12, 3,000.00 left) is recomputed at it."""
+    for item in loan.instalments.filter(n__lte=9).order_by("n"):
+        loan_repay(
+            loan=loan,
+            amount=item.principal + item.interest,
+            paid_at=at(item.due_date),
+            actor=staff("finance"),
+        )
+    set_param("loan_rate_first_short", "0.0200", dt.date(2027, 1, 1))
+    set_business_date(dt.date(2027, 1, 1))
+    from loans.services import loans_reprice
+
+    assert loans_reprice() == 1
+    assert loans_reprice() == 0  # idempotent
+    loan.refresh_from_db()
+    assert loan.rate == Decimal("0.02")
+    rest = list(loan.instalments.filter(status="due").order_by("n"))
+    assert sum(i.principal for i in rest) == loan.outstanding_principal
+    assert loan.outstanding_principal == Decimal("3000.00")
+    # 3,000.00 x 0.02 / 12 = 5.00 (it was 5.25 at 2.10 %).
+    assert rest[0].interest == Decimal("5.00")
+    assert [i.n for i in rest] == [10, 11, 12]
