@@ -88,7 +88,7 @@ def max_term_months(account: FundAccount, on: dt.date) -> int:
 
 def _cap(ask: LoanAsk, on: dt.date) -> Decimal:
     if ask.kind == "conversion":
-        return policy_value("loan_cap_conversion", on)
+        return quantize_money(policy_value("loan_cap_conversion", on))
     cap = policy_value("loan_cap", on)
     # One boost, whichever grounds apply (they do not stack).
     if ask.high_quality or ask.children >= 2 or (ask.talent and ask.home == "first"):

@@ -86,6 +86,41 @@ def _webhook(loan: Loan, topic: str) -> None:
 # --- application -------------------------------------------------------------
 
 
+def _kind_details(kind: str, details: dict[str, Any]) -> dict[str, Any]:
+    """What each kind records besides our loan: a combination loan's
+    commercial part; a conversion's commercial loan, settled first."""
+    clean = {k: str(v) for k, v in details.items() if v not in (None, "")}
+    if kind == Loan.Kind.COMBINATION:
+        try:
+            commercial = Decimal(clean.get("commercial_amount", ""))
+        except ArithmeticError:
+            commercial = ZERO
+        if commercial <= 0:
+            raise DomainError(
+                _("A combination loan records its commercial part."),
+                "commercial_part_missing",
+                fields={"details": [_("Give the commercial part's amount.")]},
+            )
+    if kind == Loan.Kind.CONVERSION:
+        settled = clean.get("commercial_settled_on", "")
+        try:
+            settled_on = dt.date.fromisoformat(settled)
+        except ValueError:
+            settled_on = None
+        if settled_on is None or settled_on > business_date():
+            raise DomainError(
+                _(
+                    "A conversion needs the commercial loan's settlement "
+                    "recorded first."
+                ),
+                "commercial_not_settled",
+                fields={
+                    "details": [_("Give the day the commercial loan was settled.")]
+                },
+            )
+    return clean
+
+
 @transaction.atomic
 def loan_apply(
     *,
@@ -99,6 +134,7 @@ def loan_apply(
     who = as_actor(actor)
     if ask.amount is None or ask.amount <= 0:
         raise DomainError(_("Give the loan amount."), "amount_missing")
+    details = _kind_details(ask.kind, details or {})
     ids = sorted(
         {ask.account.pk} | ({ask.co_applicant.pk} if ask.co_applicant else set())
     )
@@ -135,7 +171,7 @@ def loan_apply(
         limit=estimate.limit,
         components={k: str(v) for k, v in estimate.components.items()},
         rate=estimate.rate,
-        details=details or {},
+        details=details,
         applied_on=day,
         **who.stamp(),
     )

@@ -40,10 +40,12 @@ def borrower(fe_account, pay, business_day):
     return account  # 36,000.00
 
 
-def _ask(account, amount="120000", term=120, method="equal_instalment", **kw):
+def _ask(
+    account, amount="120000", term=120, method="equal_instalment", kind="hpf", **kw
+):
     return LoanAsk(
         account=account,
-        kind="hpf",
+        kind=kind,
         home="first",
         price=Decimal("800000"),
         monthly_income=Decimal("20000"),
@@ -242,3 +244,26 @@ def test_rejection(borrower, staff):
     assert loan.status == "rejected"
     assert not Loan.objects.filter(status__in=Loan.OUTSTANDING).exists()
     assert Instalment.objects.count() == 0
+
+
+def test_combination_and_conversion_record_the_commercial_loan(borrower, staff):
+    with pytest.raises(DomainError) as exc:
+        loan_apply(ask=_ask(borrower, kind="combination"), actor=staff("clerk"))
+    assert exc.value.code == "commercial_part_missing"
+    with pytest.raises(DomainError) as exc:
+        loan_apply(
+            ask=_ask(borrower, kind="conversion"),
+            details={"commercial_settled_on": "2026-03-06"},  # tomorrow
+            actor=staff("clerk"),
+        )
+    assert exc.value.code == "commercial_not_settled"
+    loan = loan_apply(
+        ask=_ask(borrower, kind="conversion"),
+        details={"commercial_settled_on": "2026-03-01", "commercial_loan_no": "C1"},
+        actor=staff("clerk"),
+    )
+    assert loan.details == {
+        "commercial_settled_on": "2026-03-01",
+        "commercial_loan_no": "C1",
+    }
+    assert loan.components["cap"] == "800000.00"
