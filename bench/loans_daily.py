@@ -7,8 +7,8 @@ pass over the same rows, and schedule generation per second.
 Data: a copy of the settlement bench's seed (1,000,000 accounts), migrated,
 then N loans (default 200,000) added in SQL for the first N monthly payers:
 36 monthly instalments from 2024-07-15 of 1,000.00 principal each at 2.10 %,
-instalments due before 2026-06-15 paid, except that one loan in 20 has its
-last two instalments unpaid and one in 200 its last three (so the job marks
+every instalment due by 2026-07-15 paid, except that one loan in 20 has its
+last two unpaid and one in 200 its last three (so the job marks
 overdue instalments, accrues penalties, moves buckets and sets bad-credit
 flags). The business date is 2026-07-16. Then, on the same copy:
 
@@ -59,8 +59,8 @@ INSERT INTO loans_loan
 SELECT 'B' || fa.id, fa.id, fa.bank_id, 'hpf', 'first', 1000000, false, 0, false,
        20000, 36, 'equal_principal', 36000, 40000, '{}', 0.021, '{}', 'active',
        DATE '2024-06-01', 'HT' || fa.id, DATE '2024-06-15', 'BD' || fa.id,
-       36000 - 1000 * (CASE WHEN mod(fa.id, 200) = 5 THEN 21
-                            WHEN mod(fa.id, 20) = 5 THEN 22 ELSE 24 END),
+       36000 - 1000 * (CASE WHEN mod(fa.id, 200) = 5 THEN 22
+                            WHEN mod(fa.id, 20) = 5 THEN 23 ELSE 25 END),
        'current', now(), 'system', 'bench'
   FROM (SELECT id, bank_id FROM accounts_fundaccount
          WHERE mod(id, 20) IN (5, 6, 7, 9, 10, 13, 14, 15, 17, 18, 19)
@@ -76,8 +76,8 @@ SELECT l.id, k, (DATE '2024-06-15' + make_interval(months => k))::date, 1000,
   FROM loans_loan l
  CROSS JOIN generate_series(1, 36) k
  CROSS JOIN LATERAL (
-     SELECT k <= CASE WHEN mod(l.fund_account_id, 200) = 5 THEN 21
-                      WHEN mod(l.fund_account_id, 20) = 5 THEN 22 ELSE 24 END
+     SELECT k <= CASE WHEN mod(l.fund_account_id, 200) = 5 THEN 22
+                      WHEN mod(l.fund_account_id, 20) = 5 THEN 23 ELSE 25 END
             AS paid
  ) p;
 """

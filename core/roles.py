@@ -53,6 +53,12 @@ ROLES: dict[str, RoleSpec] = {
             "withdrawals.view_withdrawal",
             "withdrawals.add_withdrawal",
             "withdrawals.view_evidence",
+            # Takes loan applications at the counter and answers questions
+            # about the schedule and repayments; decides nothing.
+            "loans.view_loan",
+            "loans.add_loan",
+            "loans.view_instalment",
+            "loans.view_repayment",
         ),
     ),
     # Reviewer: seals and reopens, sets credit records, sees full IDs.
@@ -69,6 +75,10 @@ ROLES: dict[str, RoleSpec] = {
             "withdrawals.view_withdrawal",
             "withdrawals.review_withdrawal",
             "withdrawals.view_evidence",
+            "loans.view_loan",
+            "loans.review_loan",
+            "loans.view_instalment",
+            "loans.view_repayment",
         ),
     ),
     # Finance: the ledger, settlements, policy parameters (maker-checker).
@@ -82,6 +92,10 @@ ROLES: dict[str, RoleSpec] = {
             "core.approve_policyparameter",
             "withdrawals.view_withdrawal",
             "withdrawals.pay_withdrawal",
+            # Disbursements and repayments post to the ledger.
+            "loans.view_loan",
+            "loans.view_instalment",
+            "loans.view_repayment",
         ),
     ),
     # Auditor: reads everything, changes nothing.
@@ -99,6 +113,10 @@ ROLES: dict[str, RoleSpec] = {
             "banks.view_apirequestlog",
             "withdrawals.view_withdrawal",
             "withdrawals.view_withdrawalstatuschange",
+            "loans.view_loan",
+            "loans.view_loanstatuschange",
+            "loans.view_instalment",
+            "loans.view_repayment",
         ),
     ),
 }

@@ -181,6 +181,7 @@ def loan_estimate(ask: LoanAsk) -> Estimate:
             "rent_addback": addback,
             "balance_term": balance_term,
             "multiple": multiple,
+            "by_balance": by_balance,
             "loan_ratio": ratio,
             "price_limit": price_limit,
             "cap": cap,

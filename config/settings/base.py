@@ -205,6 +205,10 @@ SPECTACULAR_SETTINGS = {
         "StatusEnum": "accounts.models.FundAccount.Status",
         "WithdrawalStatusEnum": "withdrawals.models.Withdrawal.Status",
         "WithdrawalTypeEnum": "withdrawals.models.Withdrawal.Type",
+        "LoanStatusEnum": "loans.models.Loan.Status",
+        "LoanKindEnum": "loans.models.Loan.Kind",
+        "InstalmentStatusEnum": "loans.models.Instalment.Status",
+        "LoanReasonEnum": "banks.api.serializers.LOAN_REASONS",
     },
 }
 
