@@ -258,6 +258,35 @@ class FundBankClient:
     def get_withdrawal(self, withdrawal_id: str) -> httpx.Response:
         return self.get(f"/api/v1/withdrawals/{withdrawal_id}/")
 
+    def estimate_loan(
+        self, *, idempotency_key: str | None = None, **fields: Any
+    ) -> httpx.Response:
+        return self.post(
+            "/api/v1/loan-estimates/", fields, idempotency_key=idempotency_key
+        )
+
+    def apply_loan(
+        self, *, idempotency_key: str | None = None, **fields: Any
+    ) -> httpx.Response:
+        return self.post(
+            "/api/v1/loan-applications/", fields, idempotency_key=idempotency_key
+        )
+
+    def get_loan(self, loan_no: str) -> httpx.Response:
+        return self.get(f"/api/v1/loans/{loan_no}/")
+
+    def loan_schedule(self, loan_no: str) -> httpx.Response:
+        return self.get(f"/api/v1/loans/{loan_no}/schedule/")
+
+    def disburse_loan(
+        self, loan_no: str, *, idempotency_key: str | None = None, **fields: Any
+    ) -> httpx.Response:
+        return self.post(
+            f"/api/v1/loans/{loan_no}/disbursement/",
+            fields,
+            idempotency_key=idempotency_key,
+        )
+
     def post_repayment(
         self, loan_no: str, *, idempotency_key: str | None = None, **fields: Any
     ) -> httpx.Response:

@@ -20,6 +20,7 @@ from accounts.models import Depositor, FundAccount
 from core.clock import month_from_index, month_index
 from core.money import quantize_money
 from deposits.models import Cadence
+from loans.models import Instalment, Loan
 from withdrawals.models import Withdrawal
 
 _MONEY_RE = re.compile(r"(0|[1-9][0-9]{0,12})\.[0-9]{2}")
@@ -41,7 +42,14 @@ class MoneyField(serializers.Field):
             'An amount must be a string with exactly two decimals, like "800.00".'
         ),
         "not_positive": _("The amount must be greater than zero."),
+        "too_large": _("The amount must be at most %(max)s."),
     }
+
+    def __init__(self, *, max_value: Decimal | None = None, **kwargs: Any) -> None:
+        # A bound where the amount is stored as given (a loan's price): the
+        # column holds fewer digits than the format allows.
+        self.max_value = max_value
+        super().__init__(**kwargs)
 
     def to_internal_value(self, data: Any) -> Decimal:
         if not isinstance(data, str) or not _MONEY_RE.fullmatch(data):
@@ -49,6 +57,8 @@ class MoneyField(serializers.Field):
         value = Decimal(data)
         if value <= 0:
             self.fail("not_positive")
+        if self.max_value is not None and value > self.max_value:
+            self.fail("too_large", max=f"{self.max_value:.2f}")
         return value
 
     def to_representation(self, value: Any) -> str:
@@ -152,6 +162,38 @@ class StrictChoiceField(serializers.ChoiceField):
         if not isinstance(data, str):
             self.fail("invalid_choice", input=data)
         return super().to_internal_value(data)
+
+
+class StrictBooleanField(serializers.BooleanField):
+    """JSON ``true`` or ``false`` only (DRF's own takes "yes", 1, "on"...)."""
+
+    def to_internal_value(self, data: Any) -> bool:
+        if not isinstance(data, bool):
+            self.fail("invalid", input=data)
+        return data
+
+
+@extend_schema_field(
+    {"type": "string", "pattern": r"^[0-9]+\.[0-9]{4,}$", "example": "0.0260"}
+)
+class RateField(serializers.Field):
+    """An annual rate as a fraction in a string, at least four decimals
+    ("0.0260", "0.02525"): every digit of the rate, no float."""
+
+    def to_representation(self, value: Any) -> str:
+        rate = Decimal(value).normalize()
+        exponent = rate.as_tuple().exponent
+        if isinstance(exponent, int) and exponent > -4:
+            rate = rate.quantize(Decimal("0.0001"))
+        return f"{rate:f}"
+
+
+@extend_schema_field({"type": "string", "example": "30"})
+class DecimalTextField(serializers.Field):
+    """A policy figure (a multiple, a ratio) as the parameter gives it."""
+
+    def to_representation(self, value: Any) -> str:
+        return f"{Decimal(value):f}"
 
 
 BANK_TXN_ID_PATTERN = r"^[A-Za-z0-9_.:-]{1,64}$"
@@ -295,6 +337,199 @@ class WithdrawalOutputSerializer(serializers.Serializer):
         allow_null=True, help_text=_("Why it was rejected, as text; null otherwise")
     )
     paid_at = TimestampField(allow_null=True, help_text=_("Null until paid"))
+
+
+# --- loans ----------------------------------------------------------------------
+
+# What a loan stores: 14 digits, two of them decimals.
+LOAN_MONEY_MAX = Decimal("999999999999.99")
+LOAN_REASONS = (
+    "account_not_open",
+    "continuity_short",
+    "loan_outstanding",
+    "application_pending",
+    "bad_credit",
+    "national_check_hit",
+    "national_check_pending",
+    "term_too_long",
+)
+EARLY_CHOICES = ("reduce_payment", "shorten_term")
+
+
+def _bank_txn_id() -> StrictCharField:
+    return StrictCharField(
+        max_length=64,
+        validators=[RegexValidator(BANK_TXN_ID_PATTERN)],
+        help_text=_("The bank's own transaction id, unique per bank"),
+    )
+
+
+class LoanEstimateInputSerializer(serializers.Serializer):
+    account_no = StrictCharField(
+        max_length=16, help_text=_("The applicant's account, serviced by this bank")
+    )
+    co_applicant_account_no = StrictCharField(
+        max_length=16,
+        required=False,
+        allow_null=True,
+        help_text=_(
+            "The spouse's account: serviced by this bank, or one the spouse "
+            "granted this bank a valid consent for"
+        ),
+    )
+    kind = StrictChoiceField(choices=Loan.Kind.choices)
+    home = StrictChoiceField(choices=Loan.Home.choices)
+    price = MoneyField(max_value=LOAN_MONEY_MAX)
+    high_quality = StrictBooleanField(default=False)
+    children = StrictIntegerField(min_value=0, max_value=9, default=0)
+    talent = StrictBooleanField(default=False)
+    monthly_income = MoneyField(
+        max_value=LOAN_MONEY_MAX, help_text=_("Declared monthly household income")
+    )
+    term_months = StrictIntegerField(min_value=1, max_value=360)
+    method = StrictChoiceField(choices=Loan.Method.choices)
+    amount = MoneyField(
+        max_value=LOAN_MONEY_MAX,
+        required=False,
+        help_text=_("The amount asked; the limit when left out"),
+    )
+
+
+class LoanApplicationInputSerializer(LoanEstimateInputSerializer):
+    amount = MoneyField(max_value=LOAN_MONEY_MAX)
+    commercial_amount = MoneyField(
+        max_value=LOAN_MONEY_MAX,
+        required=False,
+        help_text=_("Combination loan: the commercial part (required there)"),
+    )
+    commercial_settled_on = StrictDateField(
+        required=False,
+        help_text=_(
+            "Conversion: the day the commercial loan was settled (required there)"
+        ),
+    )
+
+
+class LoanComponentsSerializer(serializers.Serializer):
+    balance = MoneyField()
+    co_applicant_balance = MoneyField()
+    rent_addback = MoneyField(
+        help_text=_("Rent withdrawn in the 12 months before (first home only)")
+    )
+    balance_term = MoneyField()
+    multiple = DecimalTextField(help_text=_("Balance multiple in force"))
+    loan_ratio = DecimalTextField(
+        help_text=_("Latest month-end loan ratio, as a fraction")
+    )
+    price_limit = MoneyField()
+    cap = MoneyField()
+    capacity_limit = MoneyField()
+
+
+class _LoanFiguresSerializer(serializers.Serializer):
+    limit = MoneyField(help_text=_("Rounded down to a whole 10,000 yuan"))
+    components = LoanComponentsSerializer()
+    max_term_months = serializers.IntegerField(min_value=0)
+    rate = RateField(help_text=_("Annual rate as a fraction"))
+    amount = MoneyField()
+    term_months = serializers.IntegerField(min_value=1)
+    method = serializers.ChoiceField(choices=Loan.Method.choices)
+    first_payment = MoneyField()
+    last_payment = MoneyField()
+    total_interest = MoneyField()
+
+
+# The bases' fields come first, in the order of the bases.
+class _LoanVerdictSerializer(serializers.Serializer):
+    eligible = serializers.BooleanField()
+    reasons = serializers.ListField(
+        child=serializers.ChoiceField(choices=LOAN_REASONS),
+        help_text=_("Every reason the application would be refused; empty if none"),
+    )
+
+
+class LoanEstimateOutputSerializer(_LoanVerdictSerializer, _LoanFiguresSerializer):
+    pass
+
+
+class _LoanFiledSerializer(serializers.Serializer):
+    loan_no = serializers.CharField()
+    status = serializers.ChoiceField(choices=Loan.Status.choices)
+
+
+class LoanApplicationOutputSerializer(_LoanFiledSerializer, _LoanFiguresSerializer):
+    pass
+
+
+class LoanOutputSerializer(serializers.Serializer):
+    loan_no = serializers.CharField()
+    account_no = serializers.CharField()
+    kind = serializers.ChoiceField(choices=Loan.Kind.choices)
+    status = serializers.ChoiceField(choices=Loan.Status.choices)
+    principal = MoneyField()
+    rate = RateField(help_text=_("Annual rate as a fraction"))
+    term_months = serializers.IntegerField(min_value=1)
+    method = serializers.ChoiceField(choices=Loan.Method.choices)
+    disbursed_on = StrictDateField(allow_null=True)
+    outstanding_principal = MoneyField()
+    next_due_date = StrictDateField(allow_null=True)
+    next_due_amount = MoneyField(
+        allow_null=True,
+        help_text=_("What is unpaid of the instalment due next; null if none"),
+    )
+    overdue_instalments = serializers.IntegerField(min_value=0)
+    overdue_amount = MoneyField(
+        help_text=_("Unpaid principal and interest of the overdue instalments")
+    )
+    penalty_due = MoneyField()
+    bucket = serializers.ChoiceField(choices=Loan.Bucket.choices)
+
+
+class LoanScheduleItemSerializer(serializers.Serializer):
+    n = serializers.IntegerField(min_value=1)
+    due_date = StrictDateField()
+    principal = MoneyField()
+    interest = MoneyField()
+    total = MoneyField()
+    paid_principal = MoneyField()
+    paid_interest = MoneyField()
+    paid_penalty = MoneyField()
+    status = serializers.ChoiceField(choices=Instalment.Status.choices)
+
+
+class LoanScheduleOutputSerializer(serializers.Serializer):
+    items = LoanScheduleItemSerializer(many=True)
+
+
+class LoanDisbursementInputSerializer(serializers.Serializer):
+    bank_txn_id = _bank_txn_id()
+    disbursed_on = StrictDateField(
+        help_text=_("The day the money was released; not after the business date")
+    )
+
+
+class LoanRepaymentInputSerializer(serializers.Serializer):
+    amount = MoneyField()
+    bank_txn_id = _bank_txn_id()
+    paid_at = TimestampField(
+        help_text=_("Not after the end of the business date, nor before disbursement")
+    )
+    early = StrictChoiceField(
+        choices=[(c, c) for c in EARLY_CHOICES],
+        default="reduce_payment",
+        help_text=_(
+            "What an amount beyond the instalment due next does to the rest of "
+            "the schedule"
+        ),
+    )
+
+
+class LoanRepaymentOutputSerializer(serializers.Serializer):
+    repayment_id = serializers.IntegerField()
+    principal = MoneyField(help_text=_("Early repayment included"))
+    interest = MoneyField()
+    penalty = MoneyField()
+    outstanding_principal = MoneyField()
 
 
 # --- statements, industries -----------------------------------------------------

@@ -3,6 +3,7 @@ from django.urls import path, re_path
 from banks.api.views import (
     accounts,
     deposits,
+    loans,
     reference,
     statements,
     unavailable,
@@ -33,9 +34,26 @@ urlpatterns = [
         withdrawals.WithdrawalDetailView.as_view(),
         name="withdrawal-detail",
     ),
+    path("loan-estimates/", loans.LoanEstimateView.as_view(), name="loan-estimate"),
+    path(
+        "loan-applications/",
+        loans.LoanApplicationView.as_view(),
+        name="loan-application",
+    ),
+    path("loans/<str:loan_no>/", loans.LoanDetailView.as_view(), name="loan-detail"),
+    path(
+        "loans/<str:loan_no>/schedule/",
+        loans.LoanScheduleView.as_view(),
+        name="loan-schedule",
+    ),
+    path(
+        "loans/<str:loan_no>/disbursement/",
+        loans.LoanDisbursementView.as_view(),
+        name="loan-disbursement",
+    ),
     path(
         "loans/<str:loan_no>/repayments/",
-        unavailable.LoanRepaymentView.as_view(),
+        loans.LoanRepaymentView.as_view(),
         name="loan-repayment",
     ),
     path(

@@ -141,3 +141,31 @@ def deposit_fields(account_no: str, /, **overrides: Any) -> dict[str, Any]:
 
 def error_code(response: httpx.Response) -> str:
     return response.json()["error"]["code"]
+
+
+@pytest.fixture
+def borrower(fe_account: Any, pay: Any, business_day: Any, api: Any) -> Any:
+    """1,999.00 paid for each month 2025-03 .. 2025-12 (on the 10th): balance
+    19,990.00, paid through the month before the business date (TODAY); a
+    man born in 1990, so the longest term (360 months) ends before his
+    retirement month + 60."""
+    account = fe_account(dt.date(2025, 3, 1), amount="1999")
+    for month in range(3, 13):
+        pay(account, dt.date(2025, month, 10))
+    business_day(TODAY)
+    account.refresh_from_db()
+    return account
+
+
+def loan_fields(account_no: str, /, **overrides: Any) -> dict[str, Any]:
+    fields = {
+        "account_no": account_no,
+        "kind": "hpf",
+        "home": "first",
+        "price": "900000.00",
+        "monthly_income": "20000.00",
+        "term_months": 360,
+        "method": "equal_instalment",
+    }
+    fields.update(overrides)
+    return {k: v for k, v in fields.items() if v is not None}

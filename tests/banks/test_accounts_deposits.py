@@ -250,18 +250,6 @@ def test_deposit_format_errors(
     assert not Deposit.objects.exists()
 
 
-def test_not_available_paths_answer_404(api: FundBankClient) -> None:
-    responses = [
-        api.post_repayment("L1", amount="10.00", bank_txn_id="R1", paid_at="x"),
-        api.get("/api/v1/loans/L1/repayments/"),
-        api.request("DELETE", "/api/v1/loans/L1/repayments/"),
-    ]
-    for response in responses:
-        assert response.status_code == 404
-        assert error_code(response) == "not_available"
-        assert response.json()["error"]["message"] == "该业务暂未开通。"
-
-
 def test_unknown_path_and_method(api: FundBankClient) -> None:
     unknown = api.get("/api/v1/no/such/thing")
     assert unknown.status_code == 404

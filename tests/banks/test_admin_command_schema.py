@@ -143,6 +143,11 @@ def test_schema_and_docs(client: Client) -> None:
         "/api/v1/accounts/{account_no}/exit/",
         "/api/v1/deposits/",
         "/api/v1/withdrawals/{withdrawal_id}/",
+        "/api/v1/loan-estimates/",
+        "/api/v1/loan-applications/",
+        "/api/v1/loans/{loan_no}/",
+        "/api/v1/loans/{loan_no}/schedule/",
+        "/api/v1/loans/{loan_no}/disbursement/",
         "/api/v1/loans/{loan_no}/repayments/",
         "/api/v1/statements/{date}/",
         "/api/v1/industries/",
@@ -176,5 +181,13 @@ def test_schema_and_docs(client: Client) -> None:
     assert "X-Signature-Version: 2" in schemes["BankKey"]["description"]
     amount = doc["components"]["schemas"]["DepositInput"]["properties"]["amount"]
     assert amount["type"] == "string" and amount["pattern"].startswith("^")
+    # Every POST of the loans takes the key; the rate is a string, not a float.
+    for path in ("/api/v1/loan-estimates/", "/api/v1/loans/{loan_no}/repayments/"):
+        names = [p["name"] for p in paths[path]["post"]["parameters"]]
+        assert "Idempotency-Key" in names, path
+    application = paths["/api/v1/loan-applications/"]["post"]["responses"]
+    assert "not_eligible" in application["409"]["description"]
+    rate = doc["components"]["schemas"]["LoanOutput"]["properties"]["rate"]
+    assert rate["type"] == "string"
     docs = client.get("/api/docs/")
     assert docs.status_code == 200 and b"swagger" in docs.content.lower()

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from schemathesis import GenerationMode
 from schemathesis.core import NOT_SET
 
-from tests.banks.conftest import account_fields, client_for
+from tests.banks.conftest import account_fields, client_for, loan_fields
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "15"))
 STATUS_COUNTS: Counter[int] = Counter()
@@ -46,17 +46,46 @@ OPERATIONS = [
     ("/api/v1/accounts/{account_no}/exit/", "POST"),
     ("/api/v1/deposits/", "POST"),
     ("/api/v1/withdrawals/{withdrawal_id}/", "GET"),
+    ("/api/v1/loan-estimates/", "POST"),
+    ("/api/v1/loan-applications/", "POST"),
+    ("/api/v1/loans/{loan_no}/", "GET"),
+    ("/api/v1/loans/{loan_no}/schedule/", "GET"),
+    ("/api/v1/loans/{loan_no}/disbursement/", "POST"),
     ("/api/v1/loans/{loan_no}/repayments/", "POST"),
     ("/api/v1/statements/{date}/", "GET"),
     ("/api/v1/industries/", "GET"),
 ]
 
 
+def _loan(api: Any, request: pytest.FixtureRequest, *, disburse: bool) -> str:
+    from loans.models import Loan
+    from loans.services import loan_approve
+
+    borrower = request.getfixturevalue("borrower")
+    staff = request.getfixturevalue("staff")
+    filed = api.apply_loan(**loan_fields(borrower.account_no, amount="100000.00"))
+    assert filed.status_code == 201, filed.text
+    loan_no = filed.json()["loan_no"]
+    for _reviewer in range(2):
+        loan_approve(loan=Loan.objects.get(loan_no=loan_no), actor=staff("reviewer"))
+    if disburse:
+        disbursed = api.disburse_loan(
+            loan_no, bank_txn_id="FUZZ-D1", disbursed_on="2026-01-10"
+        )
+        assert disbursed.status_code == 201, disbursed.text
+    return loan_no
+
+
 @pytest.mark.django_db
 @pytest.mark.parametrize("path, method", OPERATIONS)
 @pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE])
 def test_no_500_for_generated_requests(
-    path: str, method: str, mode: GenerationMode, bank: Any, today: Any
+    path: str,
+    method: str,
+    mode: GenerationMode,
+    bank: Any,
+    today: Any,
+    request: pytest.FixtureRequest,
 ) -> None:
     from banks.services import consent_grant
 
@@ -74,6 +103,11 @@ def test_no_500_for_generated_requests(
         filed = api.exit_account(real_no)
         assert filed.status_code == 201, filed.text
         real_withdrawal = filed.json()["withdrawal_id"]
+    real_loan = ""
+    if "{loan_no}" in path:
+        # Approved for the disbursement, active for the rest, so that
+        # generated bodies reach the schedule and the allocation.
+        real_loan = _loan(api, request, disburse=not path.endswith("/disbursement/"))
     operation = _schema()[path][method]
     sent = 0
 
@@ -94,6 +128,8 @@ def test_no_500_for_generated_requests(
                 path_parameters["account_no"] = real_no
             if "withdrawal_id" in path_parameters:
                 path_parameters["withdrawal_id"] = real_withdrawal
+            if "loan_no" in path_parameters:
+                path_parameters["loan_no"] = real_loan
             if isinstance(body, dict) and "account_no" in body:
                 body = {**body, "account_no": real_no}
         case.path_parameters = path_parameters

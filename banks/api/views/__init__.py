@@ -4,10 +4,10 @@ config.exception_handler.
 
 - ``base``: ``BankAPIView`` (signature, throttle, request log, contract
   errors) and ``idempotent_post``, which every POST view goes through;
-- ``accounts``, ``deposits``, ``withdrawals``, ``statements``: the
-  resources;
+- ``accounts``, ``deposits``, ``withdrawals``, ``loans``, ``statements``:
+  the resources;
 - ``reference``: industry-chain codes;
-- ``unavailable``: contract paths not built yet, and unknown paths.
+- ``unavailable``: unknown paths.
 
 The ordinary deposit is answered before any view by ``banks.api.fast``.
 """
@@ -19,13 +19,17 @@ from banks.api.views.accounts import (
 )
 from banks.api.views.base import BankAPIView
 from banks.api.views.deposits import DepositCreateView
+from banks.api.views.loans import (
+    LoanApplicationView,
+    LoanDetailView,
+    LoanDisbursementView,
+    LoanEstimateView,
+    LoanRepaymentView,
+    LoanScheduleView,
+)
 from banks.api.views.reference import IndustryListView
 from banks.api.views.statements import StatementView
-from banks.api.views.unavailable import (
-    LoanRepaymentView,
-    NotAvailableView,
-    UnknownPathView,
-)
+from banks.api.views.unavailable import UnknownPathView
 from banks.api.views.withdrawals import AccountExitView, WithdrawalDetailView
 
 __all__ = [
@@ -36,8 +40,12 @@ __all__ = [
     "CreditProfileView",
     "DepositCreateView",
     "IndustryListView",
+    "LoanApplicationView",
+    "LoanDetailView",
+    "LoanDisbursementView",
+    "LoanEstimateView",
     "LoanRepaymentView",
-    "NotAvailableView",
+    "LoanScheduleView",
     "StatementView",
     "UnknownPathView",
     "WithdrawalDetailView",
