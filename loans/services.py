@@ -15,6 +15,7 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts import ledger
@@ -351,23 +352,40 @@ def loan_disburse(
             disbursed_on=disbursed_on,
         )
     )
-    change = machine_transition(
-        LOAN_MACHINE,
-        pk=locked.pk,
-        to=Status.ACTIVE,
-        reason=Reason.DISBURSED,
-        actor=who,
-        effective_on=disbursed_on,
-        fields={
-            "disbursed_on": disbursed_on,
-            "disbursement_txn_id": bank_txn_id,
-            "outstanding_principal": locked.principal,
-        },
-    )
+    try:
+        with transaction.atomic():
+            change = machine_transition(
+                LOAN_MACHINE,
+                pk=locked.pk,
+                to=Status.ACTIVE,
+                reason=Reason.DISBURSED,
+                actor=who,
+                effective_on=disbursed_on,
+                fields={
+                    "disbursed_on": disbursed_on,
+                    "disbursement_txn_id": bank_txn_id,
+                    "outstanding_principal": locked.principal,
+                },
+            )
+    except IntegrityError as exc:
+        raise ConflictError(
+            _("This bank transaction id was already used."), "duplicate_bank_txn"
+        ) from exc
     return change.obj
 
 
 # --- repayment -----------------------------------------------------------------
+
+
+def _beside_the_daily_job() -> None:
+    """Repayments run beside each other but not inside the daily job, which
+    takes this lock exclusively: the job locks instalments before loans and a
+    repayment the other way round, so without it the two could deadlock."""
+    from django.db import connection
+
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cur:
+            cur.execute("SELECT pg_advisory_xact_lock_shared(hashtext('loans_daily'))")
 
 
 @dataclass(frozen=True)
@@ -516,9 +534,14 @@ def loan_repay(
         raise DomainError(_("Unknown early-repayment choice."), "invalid_choice")
     if amount <= 0:
         raise DomainError(_("The amount must be above zero."), "amount_invalid")
+    _beside_the_daily_job()
     locked = _locked(loan)
     if locked.status != Status.ACTIVE:
         raise ConflictError(_("The loan is not active."), "loan_not_active")
+    if isinstance(paid_at, dt.datetime) and timezone.is_aware(paid_at):
+        # The repayment's day is the Shanghai day it was paid on.
+        paid_at = timezone.localtime(paid_at)
+
     on = paid_at.date() if isinstance(paid_at, dt.datetime) else paid_at
     if amount > loan_owed(locked, on):
         raise DomainError(
