@@ -23,6 +23,7 @@ from django.contrib.admin.views.main import SEARCH_VAR, ChangeList
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from simple_history.admin import SimpleHistoryAdmin
 
 from core.crypto import decrypt_text, encrypt_text
@@ -205,3 +206,37 @@ def run_form_once(
     except DomainError as exc:
         form_errors(form, exc)
         return None
+
+
+def actor_label(row: Any) -> str:
+    """Who made a row (``core.models.ActorStamp``), as staff read it."""
+    from core.models import ActorKind
+
+    kind = ActorKind(row.actor_kind).label if row.actor_kind else ""
+    who = row.actor.get_username() if row.actor_id else row.actor_ref
+    return f"{kind} {who}".strip() or "-"
+
+
+class StatusChangeColumns:
+    """The from / to / by columns of a status-change row, for its admin and
+    its inline; ``status_choices`` is the entity's ``Status`` choices."""
+
+    status_choices: Any = None
+
+    def _status_text(self, code: str) -> str:
+        choices = self.status_choices
+        if choices is not None and code in choices.values:
+            return str(choices(code).label)
+        return code or "-"
+
+    @admin.display(description=gettext_lazy("from"))
+    def from_shown(self, obj: Any) -> str:
+        return self._status_text(obj.from_status)
+
+    @admin.display(description=gettext_lazy("to"))
+    def to_shown(self, obj: Any) -> str:
+        return self._status_text(obj.to_status)
+
+    @admin.display(description=gettext_lazy("by"))
+    def actor_shown(self, obj: Any) -> str:
+        return actor_label(obj)

@@ -23,7 +23,13 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from core.actors import Actor
-from core.admin_base import ReadOnlyAdmin, one_time_token, run_form_once
+from core.admin_base import (
+    ReadOnlyAdmin,
+    StatusChangeColumns,
+    actor_label,
+    one_time_token,
+    run_form_once,
+)
 from core.clock import business_date
 from core.exceptions import DomainError
 from loans.admin_parts import (
@@ -33,14 +39,12 @@ from loans.admin_parts import (
     RepaymentColumns,
     RepaymentInline,
     StatusChangeInline,
-    actor_label,
     component_rows,
     detail_rows,
     masked_name,
     money_text,
     percent_text,
     reason_messages,
-    status_label,
 )
 from loans.calculator import Estimate, loan_estimate
 from loans.forms import LoanFileForm, LoanRejectForm
@@ -532,7 +536,8 @@ class RepaymentAdmin(RepaymentColumns, ReadOnlyAdmin):
 
 
 @admin.register(LoanStatusChange)
-class LoanStatusChangeAdmin(ReadOnlyAdmin):
+class LoanStatusChangeAdmin(StatusChangeColumns, ReadOnlyAdmin):
+    status_choices = Loan.Status
     list_display = (
         "loan",
         "from_shown",
@@ -547,15 +552,3 @@ class LoanStatusChangeAdmin(ReadOnlyAdmin):
     search_fields = ("loan__loan_no",)
     list_select_related = ("loan", "actor")
     show_full_result_count = False
-
-    @admin.display(description=gettext_lazy("from"))
-    def from_shown(self, obj: LoanStatusChange) -> str:
-        return status_label(obj.from_status)
-
-    @admin.display(description=gettext_lazy("to"))
-    def to_shown(self, obj: LoanStatusChange) -> str:
-        return status_label(obj.to_status)
-
-    @admin.display(description=gettext_lazy("by"))
-    def actor_shown(self, obj: LoanStatusChange) -> str:
-        return actor_label(obj)

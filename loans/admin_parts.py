@@ -16,7 +16,7 @@ from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from core.models import ActorKind
+from core.admin_base import StatusChangeColumns, actor_label
 from core.money import quantize_money
 from core.policy import policy_value
 from loans.models import Instalment, Loan, LoanStatusChange, Repayment
@@ -112,12 +112,6 @@ def status_label(code: str) -> str:
 
 def early_label(code: str) -> str:
     return str(_EARLY.get(code, code)) if code else "-"
-
-
-def actor_label(row: Any) -> str:
-    kind = ActorKind(row.actor_kind).label if row.actor_kind else ""
-    who = row.actor.get_username() if row.actor_id else row.actor_ref
-    return f"{kind} {who}".strip() or "-"
 
 
 def reason_message(code: str, *, max_term: int | None = None) -> str:
@@ -221,7 +215,8 @@ class _ReadOnlyInline(admin.TabularInline):
         return queryset
 
 
-class StatusChangeInline(_ReadOnlyInline):
+class StatusChangeInline(StatusChangeColumns, _ReadOnlyInline):
+    status_choices = Loan.Status
     model = LoanStatusChange
     fields = (
         "created_at",
@@ -242,18 +237,6 @@ class StatusChangeInline(_ReadOnlyInline):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         return super().get_queryset(request).select_related("actor")
-
-    @admin.display(description=gettext_lazy("from"))
-    def from_shown(self, obj: LoanStatusChange) -> str:
-        return status_label(obj.from_status)
-
-    @admin.display(description=gettext_lazy("to"))
-    def to_shown(self, obj: LoanStatusChange) -> str:
-        return status_label(obj.to_status)
-
-    @admin.display(description=gettext_lazy("by"))
-    def actor_shown(self, obj: LoanStatusChange) -> str:
-        return actor_label(obj)
 
 
 class InstalmentInline(InstalmentColumns, _ReadOnlyInline):

@@ -32,7 +32,13 @@ from django.utils.translation import gettext_lazy
 
 from accounts.models import FundAccount
 from core.actors import Actor
-from core.admin_base import ReadOnlyAdmin, one_time_token, run_form_once
+from core.admin_base import (
+    ReadOnlyAdmin,
+    StatusChangeColumns,
+    actor_label,
+    one_time_token,
+    run_form_once,
+)
 from core.clock import business_date
 from core.exceptions import DomainError
 from core.policy import policy_value
@@ -42,12 +48,10 @@ from withdrawals.admin_parts import (
     AmountBandFilter,
     EvidenceInline,
     StatusChangeInline,
-    actor_label,
     cap_rule_label,
     masked_card,
     masked_name,
     money_text,
-    status_label,
 )
 from withdrawals.forms import WithdrawalFileForm, WithdrawalRejectForm
 from withdrawals.models import Evidence, Withdrawal, WithdrawalStatusChange
@@ -550,7 +554,8 @@ class WithdrawalAdmin(ReadOnlyAdmin):
 
 
 @admin.register(WithdrawalStatusChange)
-class WithdrawalStatusChangeAdmin(ReadOnlyAdmin):
+class WithdrawalStatusChangeAdmin(StatusChangeColumns, ReadOnlyAdmin):
+    status_choices = Withdrawal.Status
     list_display = (
         "withdrawal",
         "from_shown",
@@ -565,15 +570,3 @@ class WithdrawalStatusChangeAdmin(ReadOnlyAdmin):
     search_fields = ("withdrawal__withdrawal_no",)
     list_select_related = ("withdrawal", "actor")
     show_full_result_count = False
-
-    @admin.display(description=gettext_lazy("from"))
-    def from_shown(self, obj: WithdrawalStatusChange) -> str:
-        return status_label(obj.from_status)
-
-    @admin.display(description=gettext_lazy("to"))
-    def to_shown(self, obj: WithdrawalStatusChange) -> str:
-        return status_label(obj.to_status)
-
-    @admin.display(description=gettext_lazy("by"))
-    def actor_shown(self, obj: WithdrawalStatusChange) -> str:
-        return actor_label(obj)

@@ -15,8 +15,8 @@ from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from core.admin_base import StatusChangeColumns
 from core.clock import business_date
-from core.models import ActorKind
 from core.policy import PARAMETERS
 from withdrawals.models import Evidence, Withdrawal, WithdrawalStatusChange
 from withdrawals.rules import DECLARATIONS
@@ -63,12 +63,6 @@ def masked_card(card: str) -> str:
 
 def status_label(code: str) -> str:
     return str(Status(code).label) if code in Status.values else (code or "-")
-
-
-def actor_label(row: Any) -> str:
-    kind = ActorKind(row.actor_kind).label if row.actor_kind else ""
-    who = row.actor.get_username() if row.actor_id else row.actor_ref
-    return f"{kind} {who}".strip() or "-"
 
 
 def money_text(value: Decimal | None) -> str:
@@ -152,7 +146,8 @@ class _ReadOnlyInline(admin.TabularInline):
         return False
 
 
-class StatusChangeInline(_ReadOnlyInline):
+class StatusChangeInline(StatusChangeColumns, _ReadOnlyInline):
+    status_choices = Withdrawal.Status
     model = WithdrawalStatusChange
     fields = (
         "created_at",
@@ -173,18 +168,6 @@ class StatusChangeInline(_ReadOnlyInline):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         return super().get_queryset(request).select_related("actor")
-
-    @admin.display(description=gettext_lazy("from"))
-    def from_shown(self, obj: WithdrawalStatusChange) -> str:
-        return status_label(obj.from_status)
-
-    @admin.display(description=gettext_lazy("to"))
-    def to_shown(self, obj: WithdrawalStatusChange) -> str:
-        return status_label(obj.to_status)
-
-    @admin.display(description=gettext_lazy("by"))
-    def actor_shown(self, obj: WithdrawalStatusChange) -> str:
-        return actor_label(obj)
 
 
 class EvidenceInline(_ReadOnlyInline):
