@@ -57,8 +57,11 @@ def ledger_problems(limit: int = 20) -> list[str]:
     checks = [
         (
             "unbalanced transaction #%s: credits - debits = %s",
-            f"""SELECT e.transaction_id, SUM({signed}) FROM accounts_ledgerentry e
-                GROUP BY e.transaction_id HAVING SUM({signed}) <> 0
+            # ROUND: exact on PostgreSQL; SQLite (the demo) sums amounts as
+            # floating point, where 0.1 + 0.2 - 0.3 is not 0.
+            f"""SELECT e.transaction_id, ROUND(SUM({signed}), 2)
+                FROM accounts_ledgerentry e
+                GROUP BY e.transaction_id HAVING ROUND(SUM({signed}), 2) <> 0
                 ORDER BY e.transaction_id LIMIT %s""",
         ),
         (

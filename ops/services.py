@@ -144,3 +144,73 @@ def demo_withdrawals_seed(*, if_empty: bool = False) -> dict[str, int] | None:
             withdrawal_pay(withdrawal=w, actor=finance)
         counts["exit paid"] = 1
     return counts
+
+
+def demo_loans_seed(*, if_empty: bool = False) -> dict[str, int] | None:
+    """Demo loans through the real services: one waiting for its second
+    approver, one active with a repayment."""
+    import datetime as dt
+    from decimal import Decimal
+
+    from accounts.models import FundAccount
+    from core.actors import Actor
+    from core.clock import business_date
+    from loans.calculator import LoanAsk, loan_estimate
+    from loans.models import Loan
+    from loans.services import loan_apply, loan_approve, loan_disburse, loan_repay
+
+    if settings.FUND_ENV == "production":
+        raise DomainError(
+            _("Demo data is never seeded in production."), "production_refused"
+        )
+    if if_empty and Loan.objects.exists():
+        return None
+    users = {u.username: u for u in get_user_model().objects.filter(is_staff=True)}
+    clerk = Actor.staff(users["teller"])
+    reviewers = [Actor.staff(users["reviewer"]), Actor.staff(users["reviewer2"])]
+    finance = Actor.staff(users["finance"])
+    today = business_date()
+    counts: dict[str, int] = {}
+    plan = ["active", "pending"]
+    for account in FundAccount.objects.filter(status="open").order_by("-id"):
+        if not plan:
+            break
+        ask = LoanAsk(
+            account=account,
+            kind="hpf",
+            home="first",
+            price=Decimal("800000"),
+            monthly_income=Decimal("12000"),
+            term_months=240,
+            method="equal_instalment",
+        )
+        estimate = loan_estimate(ask)
+        if not estimate.eligible or estimate.limit < 20000:
+            continue
+        outcome = plan.pop(0)
+        with transaction.atomic():
+            loan = loan_apply(
+                ask=LoanAsk(**{**ask.__dict__, "amount": estimate.limit}),
+                actor=clerk,
+            )
+            loan_approve(loan=loan, actor=reviewers[0])
+            if outcome == "active":
+                loan_approve(loan=loan, actor=reviewers[1])
+                loan = loan_disburse(
+                    loan=loan,
+                    bank_txn_id=f"DEMO-{loan.loan_no}",
+                    disbursed_on=today - dt.timedelta(days=40),
+                    actor=finance,
+                )
+                first = loan.instalments.order_by("n").first()
+                loan_repay(
+                    loan=loan,
+                    amount=first.principal + first.interest,
+                    paid_at=dt.datetime.combine(
+                        first.due_date, dt.time(10), tzinfo=dt.UTC
+                    ),
+                    bank_txn_id=f"DEMO-R-{loan.loan_no}",
+                    actor=finance,
+                )
+        counts[f"loan {outcome}"] = 1
+    return counts

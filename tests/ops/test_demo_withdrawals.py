@@ -36,3 +36,16 @@ def test_demo_withdrawals_cover_every_outcome(seed_demo) -> None:
     before = Withdrawal.objects.count()
     call_command("demo_withdrawals", "--if-empty", stdout=StringIO())
     assert Withdrawal.objects.count() == before
+
+
+def test_demo_loans_through_the_services(seed_demo) -> None:
+    from loans.models import Loan
+
+    seed_demo(accounts=60, months=12, seed=3)
+    call_command("ensure_demo_admin", stdout=StringIO())
+    call_command("demo_loans", stdout=StringIO())
+    statuses = sorted(Loan.objects.values_list("status", flat=True))
+    assert statuses == ["active", "pending_review"]
+    active = Loan.objects.get(status="active")
+    assert active.repayments.count() == 1
+    assert ledger_problems() == [] and audit_problems() == []
