@@ -10,7 +10,7 @@ class LoansConfig(AppConfig):
         # Withdrawals ask about loans through accounts.ports (exit blocked
         # while a loan is outstanding; loan-repayment withdrawals).
         from accounts.ports import register_loan_facts
-        from loans.services import loan_outstanding_for, loan_repaid_between_for
+        from loans.selectors import loan_outstanding_for, loan_repaid_between_for
 
         register_loan_facts(
             outstanding=loan_outstanding_for, repaid_between=loan_repaid_between_for

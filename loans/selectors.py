@@ -11,11 +11,15 @@ runs the penalty shown is what it accrued through its last run.
 import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
+from django.db.models import F, Q, Sum
+
+from accounts.models import FundAccount
 from core.clock import business_date
 from core.money import ZERO, quantize_money
 from loans.calculator import max_term_months
-from loans.models import Instalment, Loan
+from loans.models import Instalment, Loan, Repayment
 from loans.schedule import schedule
 
 InstalmentStatus = Instalment.Status
@@ -171,3 +175,24 @@ def loan_terms(loan: Loan) -> LoanTerms:
         last_payment=items[-1].total,
         total_interest=sum((i.interest for i in items), ZERO),
     )
+
+
+# --- what withdrawals ask (accounts.ports) ---------------------------------
+
+
+def loan_outstanding_for(*, depositor: Any) -> bool:
+    return Loan.objects.filter(
+        Q(fund_account__depositor=depositor) | Q(co_applicant__depositor=depositor),
+        status__in=Loan.OUTSTANDING,
+    ).exists()
+
+
+def loan_repaid_between_for(
+    *, account: FundAccount, start: dt.date, end: dt.date
+) -> Decimal:
+    total = Repayment.objects.filter(
+        loan__fund_account=account,
+        paid_at__date__gte=start,
+        paid_at__date__lte=end,
+    ).aggregate(s=Sum(F("principal") + F("interest")))["s"]
+    return total or ZERO

@@ -14,6 +14,6 @@ def loans_daily() -> dict[str, Any]:
 @shared_task(name="loans.loans_reprice", acks_late=True)
 def loans_reprice() -> int:
     """Beat, 1 January: the rest of every active loan at the new rate."""
-    from loans.services import loans_reprice as run
+    from loans.repayments import loans_reprice as run
 
     return run()

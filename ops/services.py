@@ -157,7 +157,8 @@ def demo_loans_seed(*, if_empty: bool = False) -> dict[str, int] | None:
     from core.clock import business_date
     from loans.calculator import LoanAsk, loan_estimate
     from loans.models import Loan
-    from loans.services import loan_apply, loan_approve, loan_disburse, loan_repay
+    from loans.repayments import loan_repay
+    from loans.services import loan_apply, loan_approve, loan_disburse
 
     if settings.FUND_ENV == "production":
         raise DomainError(

@@ -17,12 +17,12 @@ from django.utils import translation
 from loans.admin_parts import reason_message
 from loans.calculator import LoanAsk
 from loans.models import Loan, LoanStatusChange
+from loans.repayments import loan_repay
 from loans.services import (
     loan_apply,
     loan_approve,
     loan_disburse,
     loan_reject,
-    loan_repay,
 )
 from tests.adminforms import form_token
 from tests.conftest import at

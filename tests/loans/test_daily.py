@@ -13,7 +13,8 @@ from core.clock import set_business_date
 from loans.calculator import LoanAsk
 from loans.daily import loans_daily
 from loans.models import Instalment, Loan
-from loans.services import loan_apply, loan_approve, loan_disburse, loan_repay
+from loans.repayments import loan_repay
+from loans.services import loan_apply, loan_approve, loan_disburse
 from tests.conftest import at
 from tests.policy import set_param
 from tests.subsidies.helpers import monthly
@@ -154,7 +155,7 @@ def test_1_january_repricing_recomputes_the_rest(loan, staff) -> None:
         )
     set_param("loan_rate_first_short", "0.0200", dt.date(2027, 1, 1))
     set_business_date(dt.date(2027, 1, 1))
-    from loans.services import loans_reprice
+    from loans.repayments import loans_reprice
 
     assert loans_reprice() == 1
     assert loans_reprice() == 0  # idempotent

@@ -14,7 +14,8 @@ from core.audit import audit_problems
 from core.clock import set_business_date
 from loans.calculator import LoanAsk
 from loans.models import Repayment
-from loans.services import loan_apply, loan_approve, loan_disburse, loan_repay
+from loans.repayments import loan_repay
+from loans.services import loan_apply, loan_approve, loan_disburse
 from tests.conftest import at
 from tests.subsidies.helpers import monthly
 
@@ -67,7 +68,7 @@ def _thread(fn, results, key, start):
 
 def test_two_repayments_of_the_rest_settle_once(loan, staff) -> None:
     set_business_date(dt.date(2026, 4, 30))
-    from loans.services import loan_owed
+    from loans.repayments import loan_owed
 
     owed = loan_owed(loan, dt.date(2026, 4, 30))
     finance = staff("finance")

@@ -16,12 +16,12 @@ from core.audit import audit_problems
 from core.exceptions import DomainError
 from loans.calculator import LoanAsk
 from loans.models import Instalment, Loan
+from loans.repayments import loan_repay
 from loans.services import (
     loan_apply,
     loan_approve,
     loan_disburse,
     loan_reject,
-    loan_repay,
 )
 from tests.conftest import at
 from tests.subsidies.helpers import monthly

@@ -35,6 +35,7 @@ from core.clock import business_date, business_now
 from core.exceptions import ConflictError, DomainError, NotFoundError, field_error
 from loans.calculator import Estimate, LoanAsk, loan_estimate
 from loans.models import Loan
+from loans.repayments import loan_repay
 from loans.selectors import (
     LoanTerms,
     disbursement_txn_used,
@@ -44,7 +45,7 @@ from loans.selectors import (
     loan_schedule,
     loan_terms,
 )
-from loans.services import loan_apply, loan_disburse, loan_repay
+from loans.services import loan_apply, loan_disburse
 
 # Loan numbers are "L" + date + sequence; anything else is unknown before it
 # reaches the database (as for withdrawal numbers).

@@ -17,7 +17,7 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         import datetime as dt
 
-        from loans.services import loans_reprice
+        from loans.repayments import loans_reprice
 
         day = None
         if options["date"]:
