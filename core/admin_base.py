@@ -240,3 +240,43 @@ class StatusChangeColumns:
     @admin.display(description=gettext_lazy("by"))
     def actor_shown(self, obj: Any) -> str:
         return actor_label(obj)
+
+
+class RowActionsMixin:
+    """Admin actions that call one service per selected row, each in its own
+    transaction, and report every row's result or its Chinese error.
+    ``row_label`` names a row in the messages; a decision taken from an
+    object's own page returns to that page."""
+
+    row_label: str = "pk"
+
+    def each_row(
+        self, request: HttpRequest, queryset: Any, work: Callable[[Any, Any], Any]
+    ) -> HttpResponse | None:
+        from django.urls import reverse
+
+        from core.actors import Actor
+        from core.exceptions import DomainError
+
+        actor = Actor.staff(request.user)
+        rows = list(queryset.order_by("pk"))
+        for row in rows:
+            try:
+                text, level = work(row, actor)
+            except DomainError as exc:
+                text, level = exc.message, messages.ERROR
+            messages.add_message(
+                request,
+                level,
+                _("%(no)s: %(message)s")
+                % {"no": getattr(row, self.row_label), "message": text},
+            )
+        if request.POST.get("_from_page") and len(rows) == 1:
+            meta = rows[0]._meta
+            return HttpResponseRedirect(
+                reverse(
+                    f"admin:{meta.app_label}_{meta.model_name}_change",
+                    args=[rows[0].pk],
+                )
+            )
+        return None

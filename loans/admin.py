@@ -7,14 +7,13 @@ the services row by row (which enforce the two approvers and the national
 check), and the counter form calls ``loan_estimate`` and ``loan_apply``.
 """
 
-from collections.abc import Callable
 from typing import Any
 
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -25,6 +24,7 @@ from django.utils.translation import gettext_lazy
 from core.actors import Actor
 from core.admin_base import (
     ReadOnlyAdmin,
+    RowActionsMixin,
     StatusChangeColumns,
     actor_label,
     one_time_token,
@@ -71,7 +71,8 @@ def _table(rows: list[tuple[str, str]]) -> str:
 
 
 @admin.register(Loan)
-class LoanAdmin(ReadOnlyAdmin):
+class LoanAdmin(RowActionsMixin, ReadOnlyAdmin):
+    row_label = "loan_no"
     list_display = (
         "loan_no",
         "account_no",
@@ -410,33 +411,6 @@ class LoanAdmin(ReadOnlyAdmin):
     def has_review_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("loans.review_loan")
 
-    def _each(
-        self,
-        request: HttpRequest,
-        queryset: QuerySet,
-        work: Callable[[Loan, Actor], tuple[str, int]],
-    ) -> HttpResponse | None:
-        """Run ``work`` (one service call) for every selected row, each in
-        its own transaction, and report every row's result."""
-        actor = Actor.staff(request.user)
-        rows = list(queryset.order_by("pk"))
-        for loan in rows:
-            try:
-                text, level = work(loan, actor)
-            except DomainError as exc:
-                text, level = exc.message, messages.ERROR
-            messages.add_message(
-                request,
-                level,
-                _("%(no)s: %(message)s") % {"no": loan.loan_no, "message": text},
-            )
-        # Decided from the loan's own page: go back there.
-        if request.POST.get("_from_page") and len(rows) == 1:
-            return HttpResponseRedirect(
-                reverse("admin:loans_loan_change", args=[rows[0].pk])
-            )
-        return None
-
     @admin.action(
         description=gettext_lazy("Approve the selected loans"),
         permissions=["review"],
@@ -457,7 +431,7 @@ class LoanAdmin(ReadOnlyAdmin):
                 messages.WARNING,
             )
 
-        return self._each(request, queryset, work)
+        return self.each_row(request, queryset, work)
 
     @admin.action(
         description=gettext_lazy("Reject the selected loans"),
@@ -476,7 +450,7 @@ class LoanAdmin(ReadOnlyAdmin):
                     messages.SUCCESS,
                 )
 
-            return self._each(request, queryset, work)
+            return self.each_row(request, queryset, work)
         context = {
             **self.admin_site.each_context(request),
             "title": _("Reject loan applications"),

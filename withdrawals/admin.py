@@ -9,7 +9,6 @@ of the type), and the counter form calls ``withdrawal_quote`` and
 """
 
 import os
-from collections.abc import Callable
 from typing import Any
 
 from django.contrib import admin, messages
@@ -21,7 +20,6 @@ from django.http import (
     Http404,
     HttpRequest,
     HttpResponse,
-    HttpResponseRedirect,
 )
 from django.shortcuts import render
 from django.template.response import TemplateResponse
@@ -34,13 +32,13 @@ from accounts.models import FundAccount
 from core.actors import Actor
 from core.admin_base import (
     ReadOnlyAdmin,
+    RowActionsMixin,
     StatusChangeColumns,
     actor_label,
     one_time_token,
     run_form_once,
 )
 from core.clock import business_date
-from core.exceptions import DomainError
 from core.policy import policy_value
 from withdrawals.admin_parts import (
     TEMPLATES,
@@ -68,7 +66,8 @@ Status = Withdrawal.Status
 
 
 @admin.register(Withdrawal)
-class WithdrawalAdmin(ReadOnlyAdmin):
+class WithdrawalAdmin(RowActionsMixin, ReadOnlyAdmin):
+    row_label = "withdrawal_no"
     list_display = (
         "withdrawal_no",
         "account_no",
@@ -437,39 +436,6 @@ class WithdrawalAdmin(ReadOnlyAdmin):
     def has_pay_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("withdrawals.pay_withdrawal")
 
-    def _each(
-        self,
-        request: HttpRequest,
-        queryset: QuerySet,
-        work: Callable[[Withdrawal, Actor], tuple[str, int]],
-    ) -> HttpResponse | None:
-        """Run ``work`` (one service call) for every selected row, each in
-        its own transaction, and report every row's result."""
-        actor = Actor.staff(request.user)
-        rows = list(queryset.order_by("pk"))
-        for withdrawal in rows:
-            try:
-                text, level = work(withdrawal, actor)
-            except DomainError as exc:
-                text, level = exc.message, messages.ERROR
-            messages.add_message(
-                request,
-                level,
-                _("%(no)s: %(message)s")
-                % {"no": withdrawal.withdrawal_no, "message": text},
-            )
-        return self._back_to_page(request, rows)
-
-    def _back_to_page(
-        self, request: HttpRequest, rows: list[Withdrawal]
-    ) -> HttpResponse | None:
-        # Decided from the application's own page: go back there.
-        if request.POST.get("_from_page") and len(rows) == 1:
-            return HttpResponseRedirect(
-                reverse("admin:withdrawals_withdrawal_change", args=[rows[0].pk])
-            )
-        return None
-
     @admin.action(
         description=gettext_lazy("Approve the selected applications"),
         permissions=["review"],
@@ -499,7 +465,7 @@ class WithdrawalAdmin(ReadOnlyAdmin):
                 messages.WARNING,
             )
 
-        return self._each(request, queryset, work)
+        return self.each_row(request, queryset, work)
 
     @admin.action(
         description=gettext_lazy("Reject the selected applications"),
@@ -522,7 +488,7 @@ class WithdrawalAdmin(ReadOnlyAdmin):
                     messages.SUCCESS,
                 )
 
-            return self._each(request, queryset, work)
+            return self.each_row(request, queryset, work)
         context = {
             **self.admin_site.each_context(request),
             "title": _("Reject withdrawal applications"),
@@ -550,7 +516,7 @@ class WithdrawalAdmin(ReadOnlyAdmin):
                 messages.SUCCESS,
             )
 
-        return self._each(request, queryset, work)
+        return self.each_row(request, queryset, work)
 
 
 @admin.register(WithdrawalStatusChange)
