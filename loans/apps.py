@@ -8,10 +8,19 @@ class LoansConfig(AppConfig):
 
     def ready(self) -> None:
         # Withdrawals ask about loans through accounts.ports (exit blocked
-        # while a loan is outstanding; loan-repayment withdrawals).
-        from accounts.ports import register_loan_facts
-        from loans.selectors import loan_outstanding_for, loan_repaid_between_for
+        # while a loan is outstanding; loan-repayment withdrawals, which may
+        # pay a loan from the balance).
+        from accounts.ports import register_loan_facts, register_loan_payments
+        from loans.repayments import loan_pay_from_balance
+        from loans.selectors import (
+            loan_outstanding_for,
+            loan_payable_for,
+            loan_repaid_between_for,
+        )
 
         register_loan_facts(
             outstanding=loan_outstanding_for, repaid_between=loan_repaid_between_for
+        )
+        register_loan_payments(
+            payable=loan_payable_for, pay_from_balance=loan_pay_from_balance
         )

@@ -308,6 +308,12 @@ class Repayment(ActorStamp):
         verbose_name=_("bank"),
     )
     bank_txn_id = models.CharField(_("bank transaction id"), max_length=64, blank=True)
+    # Set when a loan-repayment withdrawal paid it from the fund balance:
+    # such a repayment never counts again as "repaid" for a later
+    # loan-repayment withdrawal (the money already came from the fund).
+    withdrawal_no = models.CharField(
+        _("paid by withdrawal"), max_length=20, blank=True, db_index=True
+    )
     paid_at = models.DateTimeField(_("paid at"))
     ledger_transaction = models.OneToOneField(
         LedgerTransaction,

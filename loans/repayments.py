@@ -16,15 +16,16 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts import ledger
-from accounts.models import LedgerTransaction
+from accounts.models import FundAccount, LedgerTransaction
 from core.actors import Actor, as_actor
 from core.audit import audit_record
 from core.clock import business_date
 from core.exceptions import ConflictError, DomainError
-from core.money import ZERO, quantize_money
+from core.money import ZERO
 from core.statemachine import machine_transition
 from loans.models import Instalment, Loan, LoanStatusChange, Repayment
 from loans.schedule import EQUAL_INSTALMENT, months_to_repay, schedule
+from loans.selectors import loan_owed, penalty_due
 from loans.services import (
     LOAN_MACHINE,
     instalments_write,
@@ -59,10 +60,6 @@ class Allocation:
     early_principal: Decimal
 
 
-def _penalty_due(item: Instalment) -> Decimal:
-    return max(quantize_money(item.penalty_accrued) - item.paid_penalty, ZERO)
-
-
 def _allocate(
     instalments: list[Instalment], amount: Decimal, on: dt.date
 ) -> tuple[Allocation, list[Instalment]]:
@@ -81,7 +78,7 @@ def _allocate(
         if left <= 0:
             break
         parts = (
-            ("paid_penalty", _penalty_due(item)),
+            ("paid_penalty", penalty_due(item)),
             ("paid_interest", item.interest - item.paid_interest),
             ("paid_principal", item.principal - item.paid_principal),
         )
@@ -99,7 +96,7 @@ def _allocate(
         settled = (
             item.paid_principal == item.principal
             and item.paid_interest == item.interest
-            and _penalty_due(item) == 0
+            and penalty_due(item) == 0
         )
         item.status = (
             Instalment.Status.PAID
@@ -155,26 +152,6 @@ def _reschedule(
     )
 
 
-def loan_owed(loan: Loan, on: dt.date) -> Decimal:
-    """Everything still owed if paid on ``on``: overdue and next instalments
-    in full (with penalties) and the rest of the principal."""
-    total = ZERO
-    open_items = list(
-        loan.instalments.exclude(status=Instalment.Status.PAID).order_by("n")
-    )
-    next_done = False
-    for item in open_items:
-        principal_left = item.principal - item.paid_principal
-        if item.due_date < on or not next_done:
-            total += _penalty_due(item) + item.interest - item.paid_interest
-            total += principal_left
-            if item.due_date >= on:
-                next_done = True
-        else:
-            total += principal_left
-    return total
-
-
 @transaction.atomic
 def loan_repay(
     *,
@@ -184,7 +161,13 @@ def loan_repay(
     actor: Actor | Any,
     bank_txn_id: str = "",
     early: str = "reduce_payment",
+    from_account: FundAccount | None = None,
+    withdrawal_no: str = "",
 ) -> Repayment:
+    """Allocate and post one repayment. The bank collected it (its
+    settlement account is debited) unless ``from_account`` is given: then a
+    loan-repayment withdrawal pays it from that fund account's balance, and
+    the caller holds that account's lock."""
     who = as_actor(actor)
     if early not in ("reduce_payment", "shorten_term"):
         raise DomainError(_("Unknown early-repayment choice."), "invalid_choice")
@@ -206,7 +189,12 @@ def loan_repay(
     instalments = list(locked.instalments.select_for_update().order_by("n"))
     allocation, touched = _allocate(instalments, amount, on)
     principal = allocation.principal + allocation.early_principal
-    legs = [ledger.Leg(ledger.bank_settlement_account(locked.bank), ledger.D, amount)]
+    source = (
+        ledger.depositor_account(from_account)
+        if from_account is not None
+        else ledger.bank_settlement_account(locked.bank)
+    )
+    legs = [ledger.Leg(source, ledger.D, amount)]
     for code_account, part in (
         (ledger.loan_receivable_account(locked.loan_no), principal),
         (ledger.center_account(ledger.LOAN_INTEREST_INCOME), allocation.interest),
@@ -218,12 +206,14 @@ def loan_repay(
         kind=LedgerTransaction.Kind.LOAN_REPAYMENT,
         legs=legs,
         value_date=on,
+        fund_account=from_account,
         bank=locked.bank,
         memo=_("Loan repayment %(no)s") % {"no": locked.loan_no},
         actor=who,
         purpose="loan_repayment",
-        external_ref=bank_txn_id,
-        audit_stream=loan_stream(locked),
+        external_ref=withdrawal_no or bank_txn_id,
+        # A payment from the balance moves the account: its own stream.
+        audit_stream="" if from_account is not None else loan_stream(locked),
     )
     for item in touched:
         item.save(
@@ -243,6 +233,7 @@ def loan_repay(
                 early=early if allocation.early_principal > 0 else "",
                 bank=locked.bank,
                 bank_txn_id=bank_txn_id,
+                withdrawal_no=withdrawal_no,
                 paid_at=paid_at,
                 ledger_transaction=txn,
                 **who.stamp(),
@@ -263,6 +254,50 @@ def loan_repay(
         )
         loan_webhook(change.obj, "loan.settled")
     return repayment
+
+
+def _moment_on(day: dt.date) -> dt.datetime:
+    """Now, when ``day`` is today; else noon of ``day`` (a pinned business
+    date): the repayment's day is then ``day`` in Shanghai."""
+    now = timezone.localtime()
+    if now.date() == day:
+        return now
+    return timezone.make_aware(dt.datetime.combine(day, dt.time(12)))
+
+
+def loan_pay_from_balance(
+    *,
+    loan_no: str,
+    account: FundAccount,
+    amount: Decimal,
+    on: dt.date,
+    actor: Actor | Any,
+    withdrawal_no: str,
+    early: str = "reduce_payment",
+) -> LedgerTransaction:
+    """A loan-repayment withdrawal's payout into the loan (registered with
+    ``accounts.ports``): the same allocation as a bank's repayment, paid from
+    the balance. Only the borrower's or co-borrower's account may pay."""
+    loan = Loan.objects.filter(loan_no=loan_no).first()
+    depositor_id = account.depositor_id
+    if loan is None or depositor_id not in (
+        loan.fund_account.depositor_id,
+        loan.co_applicant.depositor_id if loan.co_applicant_id else None,
+    ):
+        raise ConflictError(
+            _("The applicant is not a borrower of loan %(no)s.") % {"no": loan_no},
+            "loan_not_found",
+        )
+    repayment = loan_repay(
+        loan=loan,
+        amount=amount,
+        paid_at=_moment_on(on),
+        actor=actor,
+        early=early,
+        from_account=account,
+        withdrawal_no=withdrawal_no,
+    )
+    return repayment.ledger_transaction
 
 
 # --- repricing (1 January) -----------------------------------------------------

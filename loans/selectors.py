@@ -66,9 +66,29 @@ def _unpaid(item: Instalment) -> Decimal:
     return item.principal - item.paid_principal + item.interest - item.paid_interest
 
 
-def _penalty_due(item: Instalment) -> Decimal:
+def penalty_due(item: Instalment) -> Decimal:
     # Accrued unrounded per day; what is owed is the posted (rounded) figure.
     return max(quantize_money(item.penalty_accrued) - item.paid_penalty, ZERO)
+
+
+def loan_owed(loan: Loan, on: dt.date) -> Decimal:
+    """Everything still owed if paid on ``on``: overdue and next instalments
+    in full (with penalties) and the rest of the principal."""
+    total = ZERO
+    open_items = list(
+        loan.instalments.exclude(status=Instalment.Status.PAID).order_by("n")
+    )
+    next_done = False
+    for item in open_items:
+        principal_left = item.principal - item.paid_principal
+        if item.due_date < on or not next_done:
+            total += penalty_due(item) + item.interest - item.paid_interest
+            total += principal_left
+            if item.due_date >= on:
+                next_done = True
+        else:
+            total += principal_left
+    return total
 
 
 @dataclass(frozen=True)
@@ -92,7 +112,7 @@ def loan_position(loan: Loan, on: dt.date | None = None) -> LoanPosition:
         if item.due_date < day:
             overdue_count += 1
             overdue_amount += _unpaid(item)
-            penalty += _penalty_due(item)
+            penalty += penalty_due(item)
         elif next_item is None:
             next_item = item
     return LoanPosition(
@@ -187,10 +207,26 @@ def loan_outstanding_for(*, depositor: Any) -> bool:
     ).exists()
 
 
+def loan_payable_for(*, loan_no: str, depositor: Any, on: dt.date) -> Decimal | None:
+    """What the active loan ``loan_no`` still owes on ``on`` when
+    ``depositor`` borrows it (or co-borrows), else None."""
+    loan = (
+        Loan.objects.filter(loan_no=loan_no, status=Loan.Status.ACTIVE)
+        .filter(
+            Q(fund_account__depositor=depositor) | Q(co_applicant__depositor=depositor)
+        )
+        .first()
+    )
+    return None if loan is None else loan_owed(loan, on)
+
+
 def loan_repaid_between_for(
     *, account: FundAccount, start: dt.date, end: dt.date
 ) -> Decimal:
+    """Repaid by the holder, not counting repayments a withdrawal already
+    paid from the fund balance."""
     total = Repayment.objects.filter(
+        withdrawal_no="",
         loan__fund_account=account,
         paid_at__date__gte=start,
         paid_at__date__lte=end,

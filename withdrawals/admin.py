@@ -53,7 +53,7 @@ from withdrawals.admin_parts import (
 )
 from withdrawals.forms import WithdrawalFileForm, WithdrawalRejectForm
 from withdrawals.models import Evidence, Withdrawal, WithdrawalStatusChange
-from withdrawals.rules import DECLARATIONS
+from withdrawals.rules import DECLARATIONS, REPAY_EARLY_CHOICES
 from withdrawals.selectors import Quote, review_inbox, withdrawal_quote
 from withdrawals.services import (
     withdrawal_approve,
@@ -251,6 +251,8 @@ class WithdrawalAdmin(RowActionsMixin, ReadOnlyAdmin):
         for key, value in obj.declarations.items():
             if isinstance(value, bool):
                 value = _("yes") if value else _("no")
+            elif key == "repay_early":
+                value = dict(REPAY_EARLY_CHOICES).get(value, value)
             rows.append((DECLARATIONS.get(key, key), value))
         return format_html(
             '<table class="declarations">{}</table>',

@@ -36,6 +36,7 @@ _CAP_RULES = {
         "the price less the loans and what co-owners already took"
     ),
     "repaid_12_months": gettext_lazy("what was repaid in the last 12 months"),
+    "loan_owed": gettext_lazy("what the loan still owes"),
 }
 _FORMATS = {"application/pdf": "PDF", "image/jpeg": "JPEG", "image/png": "PNG"}
 

@@ -20,7 +20,7 @@ from core.inputs import NotAsciiError, ascii_digits_text
 from core.money import quantize_money
 from withdrawals.evidence import EvidenceUpload, evidence_check
 from withdrawals.models import Evidence, Withdrawal, WithdrawalStatusChange
-from withdrawals.rules import DECLARATIONS
+from withdrawals.rules import DECLARATIONS, REPAY_EARLY_CHOICES
 
 Type = Withdrawal.Type
 
@@ -32,7 +32,7 @@ TYPE_DECLARATIONS: dict[str, tuple[str, ...]] = {
     Type.RENT_MULTICHILD: ("rent_paid", "no_home_owned", "children"),
     Type.RENT_RELOCATION: ("relocation_case", "rent_paid"),
     Type.PURCHASE: ("home_ref", "price", "loans", "contract_date"),
-    Type.LOAN_REPAYMENT: ("external_repaid",),
+    Type.LOAN_REPAYMENT: ("external_repaid", "repay_loan_no", "repay_early"),
 }
 
 # Enough for the types that need the most (relocation: three documents)
@@ -105,6 +105,20 @@ class WithdrawalFileForm(forms.Form):
         help_text=_("YYYY-MM-DD"),
     )
     external_repaid = _money_field(DECLARATIONS["external_repaid"])
+    repay_loan_no = forms.CharField(
+        label=DECLARATIONS["repay_loan_no"],
+        max_length=20,
+        required=False,
+        help_text=_(
+            "Loan repayment only: the money goes into this loan (instalments "
+            "due first), not to a bank card."
+        ),
+    )
+    repay_early = forms.ChoiceField(
+        label=DECLARATIONS["repay_early"],
+        choices=REPAY_EARLY_CHOICES,
+        required=False,
+    )
     payout_card = forms.CharField(
         label=_("Payout bank card number"), max_length=40, required=False
     )
@@ -187,6 +201,9 @@ class WithdrawalFileForm(forms.Form):
             )
         return card
 
+    def clean_repay_loan_no(self) -> str:
+        return _folded(self.cleaned_data["repay_loan_no"]).upper()
+
     def clean_payout_holder(self) -> str:
         return self.cleaned_data["payout_holder"].strip()
 
@@ -198,7 +215,10 @@ class WithdrawalFileForm(forms.Form):
                 "amount",
                 _("This type pays out the whole balance: leave the amount empty."),
             )
-        if self.filing:
+        pays_loan = data.get("type") == Type.LOAN_REPAYMENT and data.get(
+            "repay_loan_no"
+        )
+        if self.filing and not pays_loan:
             for name in ("payout_card", "payout_holder"):
                 if not data.get(name) and name not in self.errors:
                     self.add_error(name, _("Needed to pay the money out."))
@@ -251,6 +271,8 @@ class WithdrawalFileForm(forms.Form):
             value = self.cleaned_data.get(key)
             if key == "no_home_owned":
                 declared[key] = bool(value)
+            elif key == "repay_early" and not self.cleaned_data.get("repay_loan_no"):
+                continue
             elif isinstance(value, Decimal):
                 # Stored as text: "3000.00" whatever the clerk typed.
                 declared[key] = quantize_money(value)

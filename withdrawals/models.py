@@ -243,6 +243,14 @@ class Withdrawal(ActorStamp):
     def closes_account(self) -> bool:
         return self.type in self.CLOSING_TYPES
 
+    @property
+    def repay_loan_no(self) -> str:
+        """The HPF loan a loan-repayment withdrawal pays straight into (its
+        payout goes to the loan, not to a card), or ''."""
+        if self.type != self.Type.LOAN_REPAYMENT:
+            return ""
+        return str((self.declarations or {}).get("repay_loan_no") or "")
+
 
 class WithdrawalStatusChange(ActorStamp):
     class Reason(models.TextChoices):

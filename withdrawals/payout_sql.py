@@ -9,7 +9,8 @@ the bank's webhook event.
 The rows are built as unsaved model instances by the same code paths' rules
 (``accounts.ledger.sql`` columns, ``audit_prepare`` bodies,
 ``withdrawal_payload``) and written by one statement; a test holds the two
-paths to the same rows. Anything unusual (a closing type, another status, a
+paths to the same rows. Anything unusual (a closing type, a payment into a
+loan, another status, a
 balance that no longer covers the amount, no servicing bank) returns None
 and the service path runs, which words the refusal.
 """
@@ -44,6 +45,7 @@ SELECT fa.balance, fa.bank_id, fa.subsidy_terminated_on, fa.account_no,
 """
 _LOCK_WITHDRAWAL = """
 SELECT w.status, w.type, w.amount_requested, w.withdrawal_no,
+       COALESCE(w.declarations ->> 'repay_loan_no', '') <> '',
        nextval(pg_get_serial_sequence('accounts_ledgertransaction', 'id')),
        nextval(pg_get_serial_sequence('subsidies_subsidyevent', 'id')),
        nextval(pg_get_serial_sequence('withdrawals_withdrawalstatuschange', 'id'))
@@ -120,10 +122,11 @@ def withdrawal_pay_fast(
         w_row = cur.fetchone()
         if w_row is None:
             return None
-        w_status, w_type, amount, number, txn_id, event_id, change_id = w_row
+        w_status, w_type, amount, number, pays_loan, txn_id, event_id, change_id = w_row
     if (
         w_status != Withdrawal.Status.APPROVED
         or w_type in Withdrawal.CLOSING_TYPES
+        or (pays_loan and w_type == Withdrawal.Type.LOAN_REPAYMENT)
         or amount is None
         or amount > balance
         or bank_la is None

@@ -156,7 +156,17 @@ DECLARATIONS = {
     "external_repaid": gettext_lazy(
         "repaid on loans from other lenders in the last 12 months"
     ),
+    "repay_loan_no": gettext_lazy(
+        "pay into this housing fund loan of the applicant (loan number)"
+    ),
+    "repay_early": gettext_lazy("beyond the instalments due, repay early by"),
 }
+
+# The early-repayment choices a payment into a loan may declare.
+REPAY_EARLY_CHOICES = (
+    ("reduce_payment", gettext_lazy("a lower monthly payment")),
+    ("shorten_term", gettext_lazy("a shorter term")),
+)
 
 
 # --- what others already took -------------------------------------------------
@@ -339,7 +349,9 @@ def purchase(app: Application) -> RuleResult:
 
 
 def loan_repayment(app: Application) -> RuleResult:
-    """Once per 12 months, at most what was repaid in the 12 months before."""
+    """Once per 12 months. Paid to a card: at most what was repaid in the 12
+    months before. Paid into the applicant's own HPF loan (冲还贷): at most
+    what that loan still owes, and it never needs an earlier repayment."""
     result = RuleResult()
     since = add_months(app.on, -12)
     earlier = Withdrawal.objects.filter(
@@ -355,6 +367,24 @@ def loan_repayment(app: Application) -> RuleResult:
             "once_per_12_months",
             _("A loan-repayment withdrawal is allowed once in 12 months."),
         )
+    loan_no = str(app.declarations.get("repay_loan_no") or "").strip()
+    if loan_no:
+        if app.declarations.get("repay_early", "reduce_payment") not in dict(
+            REPAY_EARLY_CHOICES
+        ):
+            result.refuse("invalid_choice", _("Unknown early-repayment choice."))
+        owed = ports.loan_payable(
+            loan_no=loan_no, depositor=app.account.depositor, on=app.on
+        )
+        if owed is None:
+            result.refuse(
+                "loan_not_found",
+                _("The applicant has no active housing fund loan %(no)s.")
+                % {"no": loan_no},
+            )
+            owed = ZERO
+        result.cap([("loan_owed", owed), ("balance", app.account.balance)])
+        return result
     repaid = ports.loan_repaid_between(
         account=app.account, start=since, end=app.on
     ) + _declared_money(app, "external_repaid")

@@ -21,7 +21,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accounts import ledger
+from accounts import ledger, ports
 from accounts.ledger.posting import account_stream
 from accounts.models import (
     AccountStatusChange,
@@ -463,6 +463,25 @@ def withdrawal_pay(
                 purpose="withdrawal",
                 external_ref=locked.withdrawal_no,
             )
+    elif locked.repay_loan_no:
+        # 冲还贷: the money goes into the loan, never through a card.
+        amount = locked.amount_requested or Decimal(0)
+        payout = ports.loan_pay_from_balance(
+            loan_no=locked.repay_loan_no,
+            account=account,
+            amount=amount,
+            on=day,
+            actor=who,
+            withdrawal_no=locked.withdrawal_no,
+            early=str(locked.declarations.get("repay_early") or "reduce_payment"),
+        )
+        subsidy_terminate(
+            account=account,
+            on=day,
+            reason=SubsidyEvent.Reason.WITHDRAWAL,
+            actor=who,
+            note=locked.withdrawal_no,
+        )
     else:
         amount = locked.amount_requested or Decimal(0)
         if amount > account.balance:

@@ -12,43 +12,11 @@ from django.db import connection
 from accounts.selectors import ledger_problems
 from core.audit import audit_problems
 from core.clock import set_business_date
-from loans.calculator import LoanAsk
 from loans.models import Repayment
 from loans.repayments import loan_repay
-from loans.services import loan_apply, loan_approve, loan_disburse
 from tests.conftest import at
-from tests.subsidies.helpers import monthly
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture
-def loan(fe_account, pay, business_day, staff):
-    account = fe_account(dt.date(2025, 3, 1), amount="1000")
-    for day in monthly(dt.date(2025, 3, 10), dt.date(2026, 2, 28)):
-        pay(account, day)
-    business_day(dt.date(2026, 3, 5))
-    loan = loan_apply(
-        ask=LoanAsk(
-            account=account,
-            kind="hpf",
-            home="first",
-            price=Decimal("500000"),
-            monthly_income=Decimal("10000"),
-            term_months=12,
-            method="equal_principal",
-            amount=Decimal("12000"),
-        ),
-        actor=staff("clerk"),
-    )
-    loan_approve(loan=loan, actor=staff("reviewer"))
-    loan_approve(loan=loan, actor=staff("reviewer"))
-    return loan_disburse(
-        loan=loan,
-        bank_txn_id="D",
-        disbursed_on=dt.date(2026, 3, 31),
-        actor=staff("finance"),
-    )
 
 
 def _thread(fn, results, key, start):
@@ -68,7 +36,7 @@ def _thread(fn, results, key, start):
 
 def test_two_repayments_of_the_rest_settle_once(loan, staff) -> None:
     set_business_date(dt.date(2026, 4, 30))
-    from loans.repayments import loan_owed
+    from loans.selectors import loan_owed
 
     owed = loan_owed(loan, dt.date(2026, 4, 30))
     finance = staff("finance")
