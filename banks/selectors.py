@@ -13,9 +13,10 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import Count, Sum
+from django.db.models import Count, OuterRef, Subquery, Sum
 from django.utils import timezone
 
+from accounts.ledger.chart import LOAN_RECEIVABLE_PREFIX
 from accounts.models import (
     BankPartner,
     Depositor,
@@ -233,8 +234,12 @@ def industries_active() -> list[dict[str, str]]:
 
 # --- statements -------------------------------------------------------------
 
-# Postings a bank sees on its statement, by ``LedgerTransaction.purpose``.
-STATEMENT_PURPOSES = ["deposit"]
+# Postings a bank sees on its statement, by ``LedgerTransaction.purpose``:
+# money it collected for the fund ("in": deposits, loan repayments) and
+# money it paid out for the fund ("out": withdrawals to a card, loans
+# released). A repayment a withdrawal paid from the fund balance never
+# touches the bank and is not on it.
+STATEMENT_PURPOSES = ["deposit", "withdrawal", "loan_disbursement", "loan_repayment"]
 
 
 class InvalidCursor(ValueError):
@@ -252,6 +257,7 @@ class StatementItem:
     account_no: str | None
     amount: Decimal
     posted_at: dt.datetime
+    loan_no: str | None = None
 
 
 @dataclass(frozen=True)
@@ -349,9 +355,17 @@ def bank_statement(
         transaction__posted_at__lt=end,
     )
     totals = day_entries.aggregate(count=Count("id"), total=Sum("amount"))
-    page = day_entries.select_related(
-        "transaction", "transaction__fund_account"
-    ).order_by("transaction__posted_at", "transaction_id")
+    # A loan's postings name it by its own receivable (1301 + loan number):
+    # the statement still reads the ledger alone.
+    loan_code = LedgerEntry.objects.filter(
+        transaction_id=OuterRef("transaction_id"),
+        ledger_account__code__startswith=LOAN_RECEIVABLE_PREFIX,
+    ).values("ledger_account__code")[:1]
+    page = (
+        day_entries.select_related("transaction", "transaction__fund_account")
+        .annotate(loan_code=Subquery(loan_code))
+        .order_by("transaction__posted_at", "transaction_id")
+    )
     if cursor:
         after_at, after_pk = decode_cursor(cursor, bank_id=bank.pk, day=day)
         page = page.filter(transaction__posted_at__gte=after_at).exclude(
@@ -371,6 +385,11 @@ def bank_statement(
             ),
             amount=entry.amount,
             posted_at=entry.transaction.posted_at,
+            loan_no=(
+                entry.loan_code[len(LOAN_RECEIVABLE_PREFIX) :]
+                if entry.loan_code
+                else None
+            ),
         )
         for entry in entries[:page_size]
     ]

@@ -252,6 +252,7 @@ def withdrawal_pay_fast(
             "id": "%(txn_id)s",
             "kind": "'withdrawal'",
             "fund_account_id": "%(fa)s",
+            "bank_id": "%(bank)s",
             "value_date": "%(day)s",
             "posted_at": "%(now)s",
             "memo": "%(memo)s",
@@ -302,6 +303,7 @@ SELECT balance FROM acct
     params: dict[str, Any] = {
         "txn_id": txn_id,
         "fa": fa_id,
+        "bank": bank_id,
         "day": day,
         "now": now,
         "memo": memo[:200],

@@ -404,6 +404,11 @@ def withdrawal_reject(
 # --- payout -------------------------------------------------------------------
 
 
+def _paying_bank(account: FundAccount) -> Any:
+    """The bank that pays the card: it sees the payout on its statement."""
+    return account.bank if account.bank_id is not None else None
+
+
 def _bank_leg(account: FundAccount) -> Any:
     if account.bank_id is not None:
         return ledger.bank_settlement_account(account.bank)
@@ -458,6 +463,7 @@ def withdrawal_pay(
                 amount=amount,
                 value_date=day,
                 fund_account=account,
+                bank=_paying_bank(account),
                 memo=memo,
                 actor=who,
                 purpose="withdrawal",
@@ -503,6 +509,7 @@ def withdrawal_pay(
             ],
             value_date=day,
             fund_account=account,
+            bank=_paying_bank(account),
             memo=memo,
             actor=who,
             purpose="withdrawal",

@@ -536,11 +536,37 @@ class LoanRepaymentOutputSerializer(serializers.Serializer):
 
 
 class StatementItemSerializer(serializers.Serializer):
-    kind = serializers.ChoiceField(choices=[("deposit", "deposit")])
-    bank_txn_id = serializers.CharField()
-    account_no = serializers.CharField(allow_null=True)
+    kind = serializers.ChoiceField(
+        choices=[
+            ("deposit", "deposit"),
+            ("withdrawal", "withdrawal"),
+            ("loan_disbursement", "loan_disbursement"),
+            ("loan_repayment", "loan_repayment"),
+        ]
+    )
+    bank_txn_id = serializers.CharField(
+        help_text=_("The bank's transaction id; for a withdrawal, its number")
+    )
+    account_no = serializers.CharField(
+        allow_null=True,
+        required=False,
+        help_text=_("On an account's postings (absent on a loan's)"),
+    )
+    loan_no = serializers.CharField(
+        required=False,
+        help_text=_("On a loan's postings, in place of account_no"),
+    )
     amount = MoneyField()
     posted_at = TimestampField()
+
+    def to_representation(self, instance: Any) -> dict[str, Any]:
+        # The contract's item names an account or a loan, never both.
+        out = super().to_representation(instance)
+        if out.get("loan_no"):
+            out.pop("account_no", None)
+        else:
+            out.pop("loan_no", None)
+        return out
 
 
 class StatementOutputSerializer(serializers.Serializer):

@@ -8,6 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from django.utils import timezone
 
 from accounts.models import FundAccount, LedgerTransaction, SubsidyEvent
 from banks.services import consent_grant
@@ -578,3 +579,41 @@ def test_the_request_log_keeps_loan_fields_but_not_the_income(
     )
     # The household's income is personal: only its length is kept.
     assert logged["monthly_income"] == "<8 chars>"
+
+
+def test_the_statement_shows_the_loan_released_and_repaid(
+    api: FundBankClient,
+    other_api: FundBankClient,
+    borrower: FundAccount,
+    staff: Any,
+    business_day: Any,
+) -> None:
+    """Both loan postings are the bank's: money it released for the fund and
+    money it collected, each named by the loan, never by the account."""
+    loan_no = _active(api, borrower, staff)
+    business_day(dt.date(2026, 2, 15))
+    paid = api.post_repayment(
+        loan_no,
+        amount="2362.00",
+        bank_txn_id="R-STMT",
+        paid_at="2026-02-15T10:00:00+08:00",
+    )
+    assert paid.status_code == 201, paid.text
+    today = timezone.localdate().isoformat()
+    body = api.statement(today).json()
+    loans = [i for i in body["items"] if i["kind"].startswith("loan_")]
+    assert [
+        (i["kind"], i["bank_txn_id"], i["loan_no"], i["amount"]) for i in loans
+    ] == [
+        ("loan_disbursement", "D-0001", loan_no, LIMIT),
+        ("loan_repayment", "R-STMT", loan_no, "2362.00"),
+    ]
+    assert all("account_no" not in i for i in loans)
+    deposits = [i for i in body["items"] if i["kind"] == "deposit"]
+    assert body["count"] == len(deposits) + 2
+    assert Decimal(body["total"]) == sum(
+        (Decimal(i["amount"]) for i in body["items"]), Decimal(0)
+    )
+    # Another bank's statement does not show them.
+    other = other_api.statement(today).json()
+    assert not [i for i in other["items"] if i["kind"].startswith("loan_")]

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
+from django.utils import timezone
 
 from accounts import ports
 from accounts.models import FundAccount
@@ -187,6 +188,20 @@ def test_the_withdrawal_is_followed_to_its_payout(
     assert events[1].payload == body
     closed = OutboxEvent.objects.get(topic="account.closed")
     assert (closed.audience, closed.payload["reason"]) == (bank.code, "exit")
+
+    # The bank paid the card: the payout is on its statement, named by the
+    # withdrawal's number (the deposits that funded it were posted on other
+    # days of the business calendar but today by the clock, so they are too).
+    today = timezone.localdate().isoformat()
+    statement = api.statement(today).json()
+    (item,) = [i for i in statement["items"] if i["kind"] == "withdrawal"]
+    assert item == {
+        "kind": "withdrawal",
+        "bank_txn_id": withdrawal_id,
+        "account_no": funded.account_no,
+        "amount": ESTIMATE,
+        "posted_at": item["posted_at"],
+    }
 
     # Paid out and closed: nothing more to exit.
     again = api.exit_account(funded.account_no, idempotency_key="exit-0003")

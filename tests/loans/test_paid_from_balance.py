@@ -75,6 +75,16 @@ def test_the_instalment_is_paid_from_the_balance(loan, business_day) -> None:
     assert ports.loan_repaid_between(
         account=account, start=dt.date(2026, 1, 1), end=dt.date(2026, 12, 31)
     ) == Decimal("0")
+    # The bank neither collected nor paid it: not on its statement.
+    from django.utils import timezone
+
+    from banks.selectors import bank_statement
+
+    page = bank_statement(bank=loan.bank, day=timezone.localdate())
+    assert not [i for i in page.items if i.kind == "loan_repayment"]
+    assert [i.loan_no for i in page.items if i.kind == "loan_disbursement"] == [
+        loan.loan_no
+    ]
     call_command("verify_ledger")
 
 
