@@ -26,6 +26,7 @@ from core.audit import audit_record
 from core.clock import business_date
 from core.exceptions import DomainError
 from core.policy import policy_value
+from loans.models import Loan
 
 _OVERDUE_SQL = """
 UPDATE loans_instalment i
@@ -42,15 +43,17 @@ UPDATE loans_instalment i
    AND COALESCE(i.penalty_through, i.due_date) < %(day)s
 """
 
-_BUCKET_SQL = """
+_BUCKET_CASES = "\n".join(
+    f"                 WHEN o.days <= {upto} THEN '{bucket}'"
+    for upto, bucket in Loan.BUCKET_UPTO
+)
+_BUCKET_SQL = f"""
 UPDATE loans_loan l
    SET bucket = x.bucket
   FROM (
       SELECT l2.id, CASE
                  WHEN o.days IS NULL THEN 'current'
-                 WHEN o.days <= 30 THEN 'M1'
-                 WHEN o.days <= 60 THEN 'M2'
-                 WHEN o.days <= 90 THEN 'M3'
+{_BUCKET_CASES}
                  ELSE 'NPL' END AS bucket
         FROM loans_loan l2
         LEFT JOIN (
@@ -64,7 +67,6 @@ UPDATE loans_loan l
  WHERE l.id = x.id AND l.bucket <> x.bucket
 """
 
-# Borrowers whose instalments ever overdue reach the limits, with no open flag.
 # Borrowers whose instalments ever overdue reach a limit and who have no open
 # flag get one, in this statement (one flag a borrower, even with two loans);
 # it returns what it flagged for the run's audit digest.

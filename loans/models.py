@@ -57,6 +57,20 @@ class Loan(ActorStamp):
         M3 = "M3", _("M3 (61-90 days)")
         NPL = "NPL", _("Non-performing (over 90 days)")
 
+    # Days past due of the oldest overdue instalment -> bucket: up to 30 M1,
+    # up to 60 M2, up to 90 M3, beyond NPL. The daily job's SQL and the
+    # position read on any day are both built from this one table.
+    BUCKET_UPTO: tuple[tuple[int, str], ...] = ((30, "M1"), (60, "M2"), (90, "M3"))
+
+    @classmethod
+    def bucket_for(cls, days_overdue: int | None) -> str:
+        if not days_overdue or days_overdue <= 0:
+            return cls.Bucket.CURRENT
+        for upto, bucket in cls.BUCKET_UPTO:
+            if days_overdue <= upto:
+                return bucket
+        return cls.Bucket.NPL
+
     loan_no = models.CharField(_("loan number"), max_length=20, unique=True)
     fund_account = models.ForeignKey(
         FundAccount,

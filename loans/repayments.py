@@ -25,7 +25,7 @@ from core.money import ZERO
 from core.statemachine import machine_transition
 from loans.models import Instalment, Loan, LoanStatusChange, Repayment
 from loans.schedule import EQUAL_INSTALMENT, months_to_repay, schedule
-from loans.selectors import loan_owed, penalty_due
+from loans.selectors import loan_owed, loan_position, penalty_due
 from loans.services import (
     LOAN_MACHINE,
     instalments_write,
@@ -242,7 +242,16 @@ def loan_repay(
         raise ConflictError(
             _("This bank transaction id was already used."), "duplicate_bank_txn"
         ) from exc
-    Loan.objects.filter(pk=locked.pk).update(outstanding_principal=outstanding)
+    # The stored bucket follows at once, so a borrower who has just paid the
+    # arrears is not listed overdue until the next nightly run.
+    Loan.objects.filter(pk=locked.pk).update(
+        outstanding_principal=outstanding,
+        bucket=(
+            loan_position(locked, max(on, business_date())).bucket
+            if outstanding > 0
+            else Loan.Bucket.CURRENT
+        ),
+    )
     if outstanding == 0:
         change = machine_transition(
             LOAN_MACHINE,

@@ -101,6 +101,10 @@ class LoanPosition:
     # Unpaid principal and interest of the overdue instalments, no penalty.
     overdue_amount: Decimal
     penalty_due: Decimal
+    # From the oldest overdue instalment's days on ``on``: true on any day,
+    # whereas the loan's stored bucket is the daily job's (and the last
+    # repayment's) snapshot.
+    bucket: str = Loan.Bucket.CURRENT
 
 
 def loan_position(loan: Loan, on: dt.date | None = None) -> LoanPosition:
@@ -108,8 +112,10 @@ def loan_position(loan: Loan, on: dt.date | None = None) -> LoanPosition:
     overdue_count = 0
     overdue_amount = penalty = ZERO
     next_item: Instalment | None = None
+    oldest_overdue: dt.date | None = None
     for item in loan.instalments.exclude(status=InstalmentStatus.PAID).order_by("n"):
         if item.due_date < day:
+            oldest_overdue = oldest_overdue or item.due_date
             overdue_count += 1
             overdue_amount += _unpaid(item)
             penalty += penalty_due(item)
@@ -122,6 +128,7 @@ def loan_position(loan: Loan, on: dt.date | None = None) -> LoanPosition:
         overdue_instalments=overdue_count,
         overdue_amount=overdue_amount,
         penalty_due=penalty,
+        bucket=Loan.bucket_for((day - oldest_overdue).days if oldest_overdue else None),
     )
 
 

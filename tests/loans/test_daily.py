@@ -132,3 +132,28 @@ def test_1_january_repricing_recomputes_the_rest(loan, staff) -> None:
     # 3,000.00 x 0.02 / 12 = 5.00 (it was 5.25 at 2.10 %).
     assert rest[0].interest == Decimal("5.00")
     assert [i.n for i in rest] == [10, 11, 12]
+
+
+def test_a_repayment_of_the_arrears_clears_the_bucket_at_once(loan, staff) -> None:
+    from loans.selectors import loan_position
+
+    for day in range(1, 11):
+        _run(dt.date(2026, 5, day))
+    loan.refresh_from_db()
+    assert loan.bucket == "M1"
+    # Read on a day the job has not run: 2026-06-01 is 32 days past the
+    # first due day, and the position says so whatever the stored snapshot.
+    assert loan_position(loan, dt.date(2026, 6, 1)).bucket == "M2"
+    # 2026-07-29 is 90 days past 2026-04-30 (31 + 30 + 29): still M3.
+    assert loan_position(loan, dt.date(2026, 7, 29)).bucket == "M3"
+    assert loan_position(loan, dt.date(2026, 7, 30)).bucket == "NPL"
+    # Instalment 1 with its ten days' penalty (0.89): nothing overdue left.
+    loan_repay(
+        loan=loan,
+        amount=Decimal("1021.89"),
+        paid_at=at(dt.date(2026, 5, 10)),
+        actor=staff("finance"),
+    )
+    loan.refresh_from_db()
+    assert loan.bucket == "current"
+    assert loan_position(loan, dt.date(2026, 5, 10)).bucket == "current"

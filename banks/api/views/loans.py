@@ -171,7 +171,7 @@ def loan_body(loan: Loan) -> dict[str, Any]:
             "overdue_instalments": position.overdue_instalments,
             "overdue_amount": position.overdue_amount,
             "penalty_due": position.penalty_due,
-            "bucket": loan.bucket,
+            "bucket": position.bucket,
         }
     ).data
 
