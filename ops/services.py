@@ -148,7 +148,8 @@ def demo_withdrawals_seed(*, if_empty: bool = False) -> dict[str, int] | None:
 
 def demo_loans_seed(*, if_empty: bool = False) -> dict[str, int] | None:
     """Demo loans through the real services: one waiting for its second
-    approver, one active with a repayment."""
+    approver, one active with a repayment from the bank and the next
+    instalment paid from the fund balance by a loan-repayment withdrawal."""
     import datetime as dt
     from decimal import Decimal
 
@@ -159,6 +160,12 @@ def demo_loans_seed(*, if_empty: bool = False) -> dict[str, int] | None:
     from loans.models import Loan
     from loans.repayments import loan_repay
     from loans.services import loan_apply, loan_approve, loan_disburse
+    from withdrawals.models import Withdrawal
+    from withdrawals.services import (
+        withdrawal_approve,
+        withdrawal_pay,
+        withdrawal_submit,
+    )
 
     if settings.FUND_ENV == "production":
         raise DomainError(
@@ -173,7 +180,14 @@ def demo_loans_seed(*, if_empty: bool = False) -> dict[str, int] | None:
     today = business_date()
     counts: dict[str, int] = {}
     plan = ["active", "pending"]
-    for account in FundAccount.objects.filter(status="open").order_by("-id"):
+    # Accounts with no withdrawal still open: the active loan's next
+    # instalment is paid by one.
+    candidates = (
+        FundAccount.objects.filter(status="open")
+        .exclude(withdrawals__status__in=Withdrawal.LIVE_STATUSES)
+        .order_by("-id")
+    )
+    for account in candidates:
         if not plan:
             break
         ask = LoanAsk(
@@ -213,5 +227,20 @@ def demo_loans_seed(*, if_empty: bool = False) -> dict[str, int] | None:
                     bank_txn_id=f"DEMO-R-{loan.loan_no}",
                     actor=finance,
                 )
+                # The next instalment paid from the fund balance (冲还贷).
+                second = loan.instalments.order_by("n")[1]
+                account.refresh_from_db()
+                owed = second.principal + second.interest
+                if account.balance >= owed:
+                    filed = withdrawal_submit(
+                        account=account,
+                        type="loan_repayment",
+                        amount=owed,
+                        declarations={"repay_loan_no": loan.loan_no},
+                        actor=clerk,
+                    )
+                    withdrawal_approve(withdrawal=filed, actor=reviewers[0])
+                    withdrawal_pay(withdrawal=filed, actor=finance)
+                    counts["loan paid from balance"] = 1
         counts[f"loan {outcome}"] = 1
     return counts

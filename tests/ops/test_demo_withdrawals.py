@@ -47,5 +47,9 @@ def test_demo_loans_through_the_services(seed_demo) -> None:
     statuses = sorted(Loan.objects.values_list("status", flat=True))
     assert statuses == ["active", "pending_review"]
     active = Loan.objects.get(status="active")
-    assert active.repayments.count() == 1
+    # One collected by the bank, the next paid from the fund balance.
+    bank, from_balance = active.repayments.order_by("id")
+    assert bank.bank_txn_id.startswith("DEMO-R-") and bank.withdrawal_no == ""
+    assert from_balance.withdrawal_no.startswith("W")
+    assert active.fund_account.withdrawals.get().status == "paid"
     assert ledger_problems() == [] and audit_problems() == []
