@@ -29,6 +29,7 @@ from core.exceptions import (
     PermissionDeniedError,
 )
 from core.money import ZERO, quantize_money
+from core.review import review_check
 from core.statemachine import Machine, machine_transition
 from loans.calculator import LoanAsk, loan_estimate
 from loans.models import Instalment, Loan, LoanStatusChange
@@ -254,16 +255,7 @@ def loan_approve(*, loan: Loan, actor: Actor | Any) -> Loan:
             reason=Reason.APPROVED,
             actor=who,
         )
-    if locked.actor_kind == "staff" and locked.actor_id == who.user_id:
-        raise PermissionDeniedError(
-            _("You entered this application; others must approve it."),
-            "self_approval",
-        )
-    if locked.first_approver_id == who.user_id:
-        raise PermissionDeniedError(
-            _("The second approval must come from another person."),
-            "same_approver",
-        )
+    review_check(entered=locked, who=who, first_approver_id=locked.first_approver_id)
     people = [locked.fund_account.depositor]
     if locked.co_applicant_id:
         people.append(locked.co_applicant.depositor)

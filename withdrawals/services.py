@@ -41,6 +41,7 @@ from core.exceptions import (
     PermissionDeniedError,
 )
 from core.policy import policy_value
+from core.review import review_check
 from core.statemachine import Machine, machine_transition
 from subsidies.lifecycle import account_close_out
 from withdrawals.evidence import EvidenceUpload, evidence_check
@@ -335,16 +336,7 @@ def withdrawal_approve(*, withdrawal: Withdrawal, actor: Actor | Any) -> Withdra
     account = _lock_account(withdrawal)
     locked = _locked(withdrawal)
     _require_status(locked, Status.PENDING_REVIEW, Status.APPROVED, who)
-    if locked.actor_id == who.user_id and locked.actor_kind == "staff":
-        raise PermissionDeniedError(
-            _("You entered this application; another person must approve it."),
-            "self_approval",
-        )
-    if locked.first_approver_id == who.user_id:
-        raise PermissionDeniedError(
-            _("The second approval must come from another person."),
-            "same_approver",
-        )
+    review_check(entered=locked, who=who, first_approver_id=locked.first_approver_id)
     allowed = _recheck(locked, account)
     limit = policy_value("withdrawal_single_review_limit")
     fields: dict[str, Any] = {"amount_allowed": allowed}
