@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "subsidies",
     "withdrawals",
     "loans",
+    "transfers",
     "risk",
     "banks",
     "ops",
