@@ -13,7 +13,9 @@ is ready:
   still owes today) and carries out ``loan_pay_from_balance`` (a
   loan-repayment withdrawal paying the loan straight from the balance);
 - the withdrawals app answers ``rent_withdrawn_between`` (rent withdrawals
-  paid from an account in a window), which the loan limit's add-back reads.
+  paid from an account in a window), which the loan limit's add-back reads,
+  and ``withdrawal_live`` (an application still pending or approved), which
+  a transfer out reads.
 
 Until an app registers, its answer is the neutral one: no loan, nothing
 repaid, nothing withdrawn.
@@ -68,6 +70,7 @@ _loan_payable: LoanPayable | None = None
 _loan_pay_from_balance: LoanPayFromBalance | None = None
 _loan_repaid_between: LoanRepaidBetween | None = None
 _rent_withdrawn_between: RentWithdrawnBetween | None = None
+_withdrawal_live: Any = None
 
 
 def register_loan_facts(
@@ -84,9 +87,21 @@ def register_loan_payments(
     _loan_payable, _loan_pay_from_balance = payable, pay_from_balance
 
 
-def register_withdrawal_facts(*, rent_withdrawn_between: RentWithdrawnBetween) -> None:
-    global _rent_withdrawn_between
+def register_withdrawal_facts(
+    *,
+    rent_withdrawn_between: RentWithdrawnBetween,
+    live: Any = None,
+) -> None:
+    global _rent_withdrawn_between, _withdrawal_live
     _rent_withdrawn_between = rent_withdrawn_between
+    _withdrawal_live = live
+
+
+def withdrawal_live(*, account: FundAccount) -> bool:
+    """A withdrawal application of the account still pending or approved."""
+    if _withdrawal_live is None:
+        return False
+    return bool(_withdrawal_live(account=account))
 
 
 def loan_outstanding(*, depositor: Depositor) -> bool:

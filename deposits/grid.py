@@ -53,9 +53,19 @@ def month_due_date(versions: Sequence[DepositAgreement], month: dt.date) -> dt.d
 def next_unpaid(
     paid_through: dt.date | None, versions: Sequence[DepositAgreement]
 ) -> dt.date | None:
+    """The first month owed after ``paid_through``. A version signed at a
+    conversion to start later (``starts_fresh``) waives the months before
+    its first one: they are skipped, not owed."""
     if paid_through is not None:
-        return add_months(paid_through, 1)
-    return versions[0].first_month if versions else None
+        nxt = add_months(paid_through, 1)
+    elif versions:
+        nxt = versions[0].first_month
+    else:
+        return None
+    for version in versions:
+        if version.starts_fresh and version.effective_month > nxt:
+            nxt = version.effective_month
+    return nxt
 
 
 def arrears_as_of(

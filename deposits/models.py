@@ -6,7 +6,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
-from accounts.models import BankPartner, FundAccount, LedgerTransaction
+from accounts.models import BankPartner, Employer, FundAccount, LedgerTransaction
 from core.clock import add_months
 from core.models import ActorStamp
 from core.money import MoneyField
@@ -78,6 +78,21 @@ class DepositAgreement(ActorStamp):
         _("channel"), max_length=10, choices=FundAccount.Channel.choices
     )
     text_version = models.CharField(_("agreement text version"), max_length=20)
+    # An employee's agreement: the employer pays ``employer_share`` of each
+    # month's ``monthly_amount``, the employee the rest (rules section 9).
+    employer = models.ForeignKey(
+        Employer,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="agreements",
+        verbose_name=_("employer"),
+    )
+    employer_share = MoneyField(_("employer's share a month"), default=0)
+    # Signed at a conversion whose first month comes after the first unpaid
+    # one: the months in between are not owed (skipped), and continuity
+    # starts again from ``effective_month``.
+    starts_fresh = models.BooleanField(_("starts after a gap"), default=False)
     accepted_at = models.DateTimeField(_("accepted at"))
     signed_at = models.DateTimeField(_("signed at"), default=timezone.now)
     history = HistoricalRecords()
@@ -105,6 +120,15 @@ class DepositAgreement(ActorStamp):
             models.CheckConstraint(
                 condition=Q(effective_month__gte=models.F("first_month")),
                 name="agreement_effective_after_first",
+            ),
+            models.CheckConstraint(
+                condition=(Q(employer__isnull=True) & Q(employer_share=0))
+                | (
+                    Q(employer__isnull=False)
+                    & Q(employer_share__gt=0)
+                    & Q(employer_share__lt=models.F("monthly_amount"))
+                ),
+                name="agreement_employer_share_valid",
             ),
         ]
 
@@ -217,6 +241,98 @@ class Deposit(ActorStamp):
 
     def covered_months(self) -> list[dt.date]:
         return [add_months(self.first_month, i) for i in range(self.months)]
+
+
+class Conversion(ActorStamp):
+    """An identity conversion on the same account (rules section 9): the
+    agreement version it signed, and whether continuity carried on."""
+
+    class Direction(models.TextChoices):
+        TO_EMPLOYEE = "to_employee", _("Flexible employment to employee")
+        TO_FLEXIBLE = "to_flexible", _("Employee to flexible employment")
+
+    fund_account = models.ForeignKey(
+        FundAccount,
+        on_delete=models.PROTECT,
+        related_name="conversions",
+        verbose_name=_("fund account"),
+    )
+    direction = models.CharField(
+        _("direction"), max_length=12, choices=Direction.choices
+    )
+    employer = models.ForeignKey(
+        Employer,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("employer"),
+    )
+    agreement = models.OneToOneField(
+        DepositAgreement,
+        on_delete=models.PROTECT,
+        related_name="conversion",
+        verbose_name=_("agreement version signed"),
+    )
+    first_month = models.DateField(_("first month under the new kind"))
+    # The first month owed before it: equal to first_month when no month was
+    # skipped (continuity carries on).
+    next_unpaid_before = models.DateField(
+        _("first unpaid month before"), null=True, blank=True
+    )
+    continuity_kept = models.BooleanField(_("continuity carried on"))
+    converted_on = models.DateField(_("converted on"))
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("identity conversion")
+        verbose_name_plural = _("identity conversions")
+        ordering = ["fund_account_id", "id"]
+
+
+class ExternalMonths(models.Model):
+    """Months deposited in another city, brought by a transfer in: they count
+    for loan eligibility (continuity), never for the subsidy."""
+
+    fund_account = models.ForeignKey(
+        FundAccount,
+        on_delete=models.PROTECT,
+        related_name="external_months",
+        verbose_name=_("fund account"),
+    )
+    first_month = models.DateField(_("first month"))
+    last_month = models.DateField(_("last month"))
+    # Months of the range actually paid there (a gap elsewhere breaks it).
+    months_paid = models.PositiveSmallIntegerField(_("months paid"))
+    city = models.CharField(_("city"), max_length=50)
+    reference = models.CharField(_("transfer reference"), max_length=40)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("months deposited elsewhere")
+        verbose_name_plural = _("months deposited elsewhere")
+        ordering = ["fund_account_id", "first_month"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(first_month__day=1) & Q(last_month__day=1),
+                name="external_months_first_day",
+            ),
+            models.CheckConstraint(
+                condition=Q(last_month__gte=models.F("first_month")),
+                name="external_months_ordered",
+            ),
+            models.UniqueConstraint(
+                fields=["reference"], name="external_months_reference_unique"
+            ),
+        ]
+
+    @property
+    def continuous(self) -> bool:
+        """Every month of the range was paid there."""
+        from core.clock import month_index
+
+        span = month_index(self.last_month) - month_index(self.first_month) + 1
+        return self.months_paid >= span
 
 
 class ArrearsCheckRun(models.Model):

@@ -15,7 +15,13 @@ from deposits.grid import (
     continuous_run,
     next_unpaid,
 )
-from deposits.models import AgreementText, ArrearsCheckRun, Deposit, DepositAgreement
+from deposits.models import (
+    AgreementText,
+    ArrearsCheckRun,
+    Deposit,
+    DepositAgreement,
+    ExternalMonths,
+)
 
 __all__ = [
     "recent_counter_deposit",
@@ -27,6 +33,7 @@ __all__ = [
     "arrears_runs",
     "current_agreement",
     "deposits_of",
+    "loan_continuity",
     "month_grid",
     "next_unpaid_month",
 ]
@@ -125,6 +132,34 @@ def account_deposit_summary(
         ),
         "as_of": as_of,
     }
+
+
+def loan_continuity(
+    account: FundAccount, *, as_of: dt.date | None = None
+) -> tuple[dt.date | None, int]:
+    """For loan eligibility (rules sections 8 and 9): the last month paid and
+    the unbroken run of months paid on time ending there, counting the
+    months deposited in another city that a transfer in brought, when the
+    run here reaches back to the first month here and that month follows
+    the last one paid there. Across a conversion the same account's grid
+    runs on, so nothing more is needed for it."""
+    summary = account_deposit_summary(account, as_of=as_of)
+    paid_through, run = summary["paid_through"], summary["continuous_months"]
+    external = (
+        ExternalMonths.objects.filter(fund_account=account)
+        .order_by("-last_month")
+        .first()
+    )
+    if external is None or not external.continuous:
+        return paid_through, run
+    first_here = summary["first_month"]
+    follows = first_here is None or first_here == add_months(external.last_month, 1)
+    if paid_through is None:
+        return (external.last_month, external.months_paid) if follows else (None, 0)
+    reaches_back = add_months(paid_through, 1 - run) == first_here
+    if follows and reaches_back:
+        return paid_through, run + external.months_paid
+    return paid_through, run
 
 
 def arrears_runs(limit: int = 24) -> QuerySet[ArrearsCheckRun]:

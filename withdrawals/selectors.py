@@ -155,3 +155,11 @@ def rent_withdrawn_between(
         paid_on__lte=end,
     ).aggregate(s=Sum("amount_paid"))["s"]
     return total or ZERO
+
+
+def withdrawal_live(*, account: FundAccount) -> bool:
+    """An application of the account still pending review or approved (a
+    transfer out waits for it; registered with ``accounts.ports``)."""
+    return Withdrawal.objects.filter(
+        fund_account=account, status__in=Withdrawal.LIVE_STATUSES
+    ).exists()

@@ -7,13 +7,21 @@ from .fund import (
     SubsidyEvent,
 )
 from .ledger import LedgerAccount, LedgerEntry, LedgerTransaction
-from .people import BankPartner, CreditFlag, Depositor, IdNumberDisclosure, Industry
+from .people import (
+    BankPartner,
+    CreditFlag,
+    Depositor,
+    Employer,
+    IdNumberDisclosure,
+    Industry,
+)
 
 __all__ = [
     "AccountStatusChange",
     "BankPartner",
     "CreditFlag",
     "Depositor",
+    "Employer",
     "FundAccount",
     "IdNumberDisclosure",
     "Industry",

@@ -58,6 +58,41 @@ class BankPartner(models.Model):
         return f"{self.name} ({self.code})"
 
 
+class Employer(models.Model):
+    """An employer (缴存单位) whose employees hold fund accounts here, with
+    the bank that collects its deposits. Identified by its unified social
+    credit code (统一社会信用代码), whose check character is validated."""
+
+    name = models.CharField(_("name"), max_length=100)
+    uscc = models.CharField(_("unified social credit code"), max_length=18, unique=True)
+    bank = models.ForeignKey(
+        BankPartner,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="employers",
+        verbose_name=_("servicing bank"),
+    )
+    is_active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("employer")
+        verbose_name_plural = _("employers")
+        ordering = ["name"]
+        constraints = [
+            # Stored in canonical form: 18 characters, digits and capitals.
+            models.CheckConstraint(
+                condition=Q(uscc__regex=r"^[0-9A-Z]{18}$"),
+                name="employer_uscc_canonical",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
 class Depositor(models.Model):
     """A person. The resident ID number is only stored encrypted.
 

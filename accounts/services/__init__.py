@@ -1,5 +1,6 @@
 """Writes of the accounts floor, one module per subject; import from here."""
 
+from accounts.services.employers import clean_uscc, employer_create
 from accounts.services.partners import (
     bank_partner_create,
     bank_partner_required,
@@ -34,11 +35,13 @@ __all__ = [
     "bank_partner_required",
     "bank_partner_rotate_secret",
     "check_opening_age",
+    "clean_uscc",
     "clean_person_name",
     "clean_phone",
     "credit_flag_clear",
     "credit_flag_set",
     "depositor_update",
+    "employer_create",
     "fund_account_bank_change",
     "fund_account_transition",
     "fund_accounts_transition_bulk",

@@ -127,8 +127,14 @@ def account_open(
     channel: str = FundAccount.Channel.COUNTER,
     female_original_retirement_age: int | None = None,
     actor: Actor | Any = None,
+    transferred_in: bool = False,
 ) -> FundAccount:
     """Register the person (or find them) and open a flexible-employment account.
+
+    ``transferred_in``: opened by a transfer in from another city (rules
+    section 9): the account there is the one being transferred, so the
+    national duplicate-account check does not apply, and the person is not a
+    first-time participant (rules section 6).
 
     Plain ``atomic``: the agreement signing service wraps this with the first
     deposit agreement, all or nothing.
@@ -157,7 +163,7 @@ def account_open(
 
     digest = id_number_hash(rid.number)
     who = as_actor(actor)
-    if holds_account_elsewhere(digest):
+    if not transferred_in and holds_account_elsewhere(digest):
         raise ConflictError(
             _(
                 "The national platform reports an account of this person "
@@ -214,7 +220,7 @@ def account_open(
         status=Status.OPEN,
         bank=bank,
         channel=channel,
-        first_time=first_time,
+        first_time=first_time and not transferred_in,
         opened_on=today,
     )
     try:
@@ -243,7 +249,8 @@ def account_open(
         data={
             "account_no": account.account_no,
             "depositor": depositor.pk,
-            "first_time": first_time,
+            "first_time": first_time and not transferred_in,
+            "transferred_in": transferred_in,
             "bank": bank.code if bank is not None else None,
             "channel": channel,
             "change_id": change.pk,

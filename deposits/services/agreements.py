@@ -118,6 +118,9 @@ def _agreement_version_create(
     text_version: str,
     actor: Any,
     conflict: ConflictError,
+    employer: Any = None,
+    employer_share: Decimal = Decimal("0.00"),
+    starts_fresh: bool = False,
 ) -> DepositAgreement:
     """Write one agreement version; a racing writer of the same version number
     (the unique constraint) gets ``conflict``."""
@@ -134,6 +137,9 @@ def _agreement_version_create(
                 effective_month=effective_month,
                 channel=channel,
                 text_version=text_version,
+                employer=employer,
+                employer_share=employer_share,
+                starts_fresh=starts_fresh,
                 accepted_at=now,
                 signed_at=now,
                 **who.stamp(),
@@ -152,6 +158,9 @@ def _agreement_version_create(
             "effective_month": effective_month.isoformat(),
             "text_version": text_version,
             "channel": channel,
+            "employer": employer.uscc if employer is not None else None,
+            "employer_share": str(employer_share),
+            "starts_fresh": starts_fresh,
         },
     )
     return agreement
@@ -293,6 +302,14 @@ def agreement_change(
             _("This account has no deposit agreement to change."), "no_agreement"
         )
     current = versions[-1]
+    if current.employer_id is not None:
+        raise ConflictError(
+            _(
+                "An employee's deposits are set by the employer; convert the "
+                "account to change its kind."
+            ),
+            "employee_account",
+        )
     new_amount = amount if amount is not None else current.monthly_amount
     new_cadence = cadence or current.cadence
     if new_amount == current.monthly_amount and new_cadence == current.cadence:

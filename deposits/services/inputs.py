@@ -112,6 +112,21 @@ def _deposit_plan(
     today = business_date()
     expected_first = next_unpaid(locked.paid_through, versions)
     assert expected_first is not None
+    fresh = max((v.effective_month for v in versions if v.starts_fresh), default=None)
+    if fresh is not None and first_month < fresh <= expected_first:
+        # Before a conversion's fresh start: paid already, or skipped.
+        raise ConflictError(
+            _(
+                "%(month)s is before the conversion's first month: paid "
+                "already or skipped, it is not owed; the first unpaid month is "
+                "%(next)s."
+            )
+            % {
+                "month": format_month(first_month),
+                "next": format_month(expected_first),
+            },
+            "period_already_paid",
+        )
     if (
         locked.paid_through is not None
         and versions[0].first_month <= first_month <= locked.paid_through

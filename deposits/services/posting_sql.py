@@ -51,7 +51,7 @@ _PG_LOCK_SQL = """
        nextval('deposits_deposit_id_seq'),
        nextval('accounts_ledgertransaction_id_seq'),
        NULL,  -- the audit chain is read by the write (see _AUDIT)
-       ag.ids, ag.versions, ag.amounts, ag.cadences, ag.firsts, ag.effectives
+       ag.ids, ag.versions, ag.amounts, ag.cadences, ag.firsts, ag.effectives, ag.fresh
        {extra_columns}
   FROM accounts_fundaccount fa
   LEFT JOIN accounts_ledgeraccount cr ON cr.fund_account_id = fa.id
@@ -62,14 +62,15 @@ _PG_LOCK_SQL = """
              array_agg(a.monthly_amount ORDER BY a.version) AS amounts,
              array_agg(a.cadence ORDER BY a.version) AS cadences,
              array_agg(a.first_month ORDER BY a.version) AS firsts,
-             array_agg(a.effective_month ORDER BY a.version) AS effectives
+             array_agg(a.effective_month ORDER BY a.version) AS effectives,
+             array_agg(a.starts_fresh ORDER BY a.version) AS fresh
         FROM deposits_depositagreement a
        WHERE a.fund_account_id = fa.id
   ) ag ON true
  WHERE {account_where}
    FOR UPDATE OF fa
 """
-_LOCK_COLUMNS = 23  # before the caller's extra columns
+_LOCK_COLUMNS = 24  # before the caller's extra columns
 _PG_DEBIT_BANK = "db.bank_id = %(bank)s"
 _PG_DEBIT_CENTER = "db.code = %(center)s"
 # Spelled per case, never ``IS NOT DISTINCT FROM``: that form cannot use the
@@ -251,6 +252,7 @@ def _deposit_post_pg(
         ag_cadences,
         ag_firsts,
         ag_effectives,
+        ag_fresh,
     ) = row[:_LOCK_COLUMNS]
     extra = tuple(row[_LOCK_COLUMNS:])
     locked = FundAccount(
@@ -274,6 +276,7 @@ def _deposit_post_pg(
             cadence=ag_cadences[i],
             first_month=ag_firsts[i],
             effective_month=ag_effectives[i],
+            starts_fresh=ag_fresh[i],
         )
         for i in range(len(ag_ids or ()))
     ]

@@ -16,7 +16,6 @@ from subsidies.selectors import (
 )
 from subsidies.services import (
     settle_year,
-    subsidy_accrual_stop,
     subsidy_terminate,
 )
 from tests.subsidies.helpers import make_deposit, posting, repaid_loan, withdraw
@@ -211,9 +210,23 @@ def test_transferred_in_money_earns_interest_but_no_subsidy(
 def test_conversion_stops_accrual_and_pays_it_next_settlement(
     open_account, business_day, bank
 ) -> None:
+    from accounts.services import employer_create
+    from deposits.services import account_convert_to_employee
+
     account = _one_tranche(open_account, business_day, bank)
     business_day(dt.date(2026, 5, 10))
-    subsidy_accrual_stop(account=account, on=dt.date(2026, 5, 10))
+    # The real event: the depositor becomes an employee on 2026-05-10.
+    employer = employer_create(
+        name="烟台港湾物流有限公司", uscc="91110000600037341L", bank=bank, actor=None
+    )
+    account_convert_to_employee(
+        account=account,
+        employer=employer,
+        employee_share="600",
+        employer_share="400",
+        first_month=dt.date(2026, 6, 1),
+        actor=None,
+    )
     business_day(S2026)
     settle_year(year=2026)
     account.refresh_from_db()
