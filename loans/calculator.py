@@ -20,9 +20,9 @@ from accounts.models import CreditFlag, FundAccount
 from core.clock import add_months, business_date, month_index
 from core.money import ZERO, floor_to, quantize_money
 from core.policy import policy_value
-from deposits.selectors import account_deposit_summary
+from deposits.selectors import loan_continuity
 from loans.schedule import capacity_principal, schedule
-from national.selectors import holds_loan_elsewhere
+from national.selectors import duplicate_check_pending, holds_loan_elsewhere
 
 KINDS = ("hpf", "combination", "conversion", "relocation")
 HOMES = ("first", "second")
@@ -103,13 +103,11 @@ def _reasons(ask: LoanAsk, on: dt.date, max_term: int) -> list[str]:
         reasons.append("account_not_open")
     else:
         needed = policy_value("loan_min_continuous_months", on)
-        summary = account_deposit_summary(account, as_of=on)
+        # Months deposited elsewhere (a transfer in) and across a conversion
+        # count (rules section 9).
+        paid_through, run = loan_continuity(account, as_of=on)
         before = add_months(on.replace(day=1), -1)
-        if (
-            summary["paid_through"] is None
-            or summary["paid_through"] < before
-            or summary["continuous_months"] < needed
-        ):
+        if paid_through is None or paid_through < before or run < needed:
             reasons.append("continuity_short")
     people = [account.depositor] + (
         [ask.co_applicant.depositor] if ask.co_applicant is not None else []
@@ -133,6 +131,11 @@ def _reasons(ask: LoanAsk, on: dt.date, max_term: int) -> list[str]:
         reasons.append("bad_credit")
     if any(holds_loan_elsewhere(p.id_number_hash) for p in people):
         reasons.append("national_check_hit")
+    if any(
+        duplicate_check_pending(id_number_hash=p.id_number_hash, purpose="loan")
+        for p in people
+    ):
+        reasons.append("national_check_pending")
     if ask.term_months > max_term:
         reasons.append("term_too_long")
     return reasons

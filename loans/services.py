@@ -22,6 +22,7 @@ from core import outbox
 from core.actors import Actor, as_actor
 from core.audit import audit_record
 from core.clock import business_date
+from core.crypto import decrypt_text
 from core.exceptions import (
     ConflictError,
     DomainError,
@@ -34,7 +35,7 @@ from core.statemachine import Machine, machine_transition
 from loans.calculator import LoanAsk, loan_estimate
 from loans.models import Instalment, Loan, LoanStatusChange
 from loans.schedule import schedule
-from national.selectors import holds_loan_elsewhere
+from national.services import duplicate_check_request, duplicate_check_state
 
 Status = Loan.Status
 Reason = LoanStatusChange.Reason
@@ -196,6 +197,8 @@ def loan_apply(
     loan.loan_no = f"L{day:%Y%m%d}{loan.pk:06d}"
     loan.save(update_fields=["loan_no"])
     for fa_id in ids:
+        _national_check_request(loan, locked[fa_id].depositor)
+    for fa_id in ids:
         subsidy_terminate(
             account=locked[fa_id],
             on=day,
@@ -241,10 +244,65 @@ def loan_locked(loan: Loan) -> Loan:
         raise NotFoundError(_("No such loan."), "not_found") from exc
 
 
+def _national_check_request(loan: Loan, person: Any) -> None:
+    """Ask the supervision platform whether ``person`` (a depositor) holds a
+    housing loan elsewhere, for this loan."""
+    duplicate_check_request(
+        id_number_hash=person.id_number_hash,
+        id_number=decrypt_text(person.id_number_encrypted),
+        purpose="loan",
+        subject=f"loan:{loan.loan_no}",
+    )
+
+
+def _national_check_state(loan: Loan, person: Any) -> str | None:
+    """``hit``, ``clear`` or ``pending``: this loan's duplicate-loan check
+    of ``person``, asked now if it never was (an application filed before
+    the checks existed)."""
+    key = {"id_number_hash": person.id_number_hash, "purpose": "loan"}
+    state = duplicate_check_state(**key, subject=f"loan:{loan.loan_no}")
+    if state is None:
+        _national_check_request(loan, person)
+        state = duplicate_check_state(**key, subject=f"loan:{loan.loan_no}")
+    return state
+
+
+def _applicants(loan: Loan) -> list[Any]:
+    people = [loan.fund_account.depositor]
+    if loan.co_applicant_id:
+        people.append(loan.co_applicant.depositor)
+    return people
+
+
 @transaction.atomic
+def _national_checks_ensure(loan: Loan) -> None:
+    """Ask about any applicant never asked, committed before the approval is
+    tried: an unanswered check refuses the approval, and the rollback of the
+    refusal must not take the question with it, or it would never be
+    exported."""
+    row = (
+        Loan.objects.select_related(
+            "fund_account__depositor", "co_applicant__depositor"
+        )
+        .filter(pk=loan.pk, status=Status.PENDING_REVIEW)
+        .first()
+    )
+    if row is not None:
+        for person in _applicants(row):
+            _national_check_state(row, person)
+
+
 def loan_approve(*, loan: Loan, actor: Actor | Any) -> Loan:
     """Two different members of staff approve, neither the one who entered
-    the application; the national duplicate-loan check must find nothing."""
+    the application; the national duplicate-loan check of both applicants
+    must have been answered, and found nothing."""
+    _staff(actor)
+    _national_checks_ensure(loan)
+    return _loan_approve(loan=loan, actor=actor)
+
+
+@transaction.atomic
+def _loan_approve(*, loan: Loan, actor: Actor | Any) -> Loan:
     who = _staff(actor)
     locked = loan_locked(loan)
     if locked.status != Status.PENDING_REVIEW:
@@ -256,13 +314,19 @@ def loan_approve(*, loan: Loan, actor: Actor | Any) -> Loan:
             actor=who,
         )
     review_check(entered=locked, who=who, first_approver_id=locked.first_approver_id)
-    people = [locked.fund_account.depositor]
-    if locked.co_applicant_id:
-        people.append(locked.co_applicant.depositor)
-    if any(holds_loan_elsewhere(p.id_number_hash) for p in people):
+    states = {_national_check_state(locked, p) for p in _applicants(locked)}
+    if "hit" in states:
         raise ConflictError(
             _("The national platform reports another housing loan."),
             "national_check_hit",
+        )
+    if "pending" in states:
+        raise ConflictError(
+            _(
+                "The national platform has not answered the duplicate-loan "
+                "check yet; the application waits in the queue."
+            ),
+            "national_check_pending",
         )
     if locked.first_approver_id is None:
         locked.first_approver_id = who.user_id

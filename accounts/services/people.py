@@ -32,6 +32,7 @@ from core.exceptions import ConflictError, DomainError, field_error
 from core.inputs import NotAsciiError, ascii_digits_text
 from core.policy import policy_value
 from national.selectors import holds_account_elsewhere
+from national.services import duplicate_check_request
 
 Status = FundAccount.Status
 ACCOUNT_NO_PREFIX = "3706"  # Yantai's area code
@@ -232,6 +233,17 @@ def account_open(
         ) from None
     account.account_no = account_number_for(account.pk)
     account.save(update_fields=["account_no"])
+    # (Not for a transfer in: the account elsewhere is the one arriving.)
+    # Asked after the account exists and never waited for: the opening goes
+    # through, the check waits in the admin queue, and a later hit is for
+    # staff to act on (the mirror above already refused what is known).
+    if not transferred_in:
+        duplicate_check_request(
+            id_number_hash=digest,
+            id_number=rid.number,
+            purpose="account",
+            subject=f"account:{account.account_no}",
+        )
     create_depositor_ledger_account(account)
     change = AccountStatusChange.objects.create(
         fund_account=account,

@@ -150,6 +150,18 @@ MEDIA_ROOT = BASE_DIR / "var" / "media"
 # a file only through withdrawals' permission-checking view.
 EVIDENCE_ROOT = env.path("EVIDENCE_ROOT", default=str(BASE_DIR / "var" / "evidence"))
 EVIDENCE_MAX_BYTES = env.int("EVIDENCE_MAX_BYTES", default=10 * 1024 * 1024)
+# The national platforms (national/services.py): "files" exchanges signed
+# files (the answer to a duplicate check comes with a later import);
+# "loopback" answers at once from the mirror of national records (local demo
+# and tests only; production refuses it). The HMAC key of the files is shared
+# with the platforms; outside production it defaults to one derived from
+# SECRET_KEY, production requires it. Exported files hold resident IDs in
+# clear: the folder is the center's alone.
+NATIONAL_LINK = env.str("NATIONAL_LINK", default="files")
+NATIONAL_EXCHANGE_KEY = env.str("NATIONAL_EXCHANGE_KEY", default="")
+NATIONAL_EXCHANGE_DIR = env.path(
+    "NATIONAL_EXCHANGE_DIR", default=str(BASE_DIR / "var" / "national" / "out")
+)
 LOGIN_URL = "/admin/login/"
 # History is shown, never reverted (core.admin_base.ServiceOwnedHistoryAdmin
 # also refuses the POST, which simple-history accepts even with this set).
@@ -288,5 +300,16 @@ CELERY_BEAT_SCHEDULE = {
     "deliver-bank-webhooks": {
         "task": "banks.deliver_outbox",
         "schedule": 30.0,
+    },
+    "national-export": {
+        # The pending outbox as signed files under NATIONAL_EXCHANGE_DIR,
+        # for whoever carries them to the platforms.
+        "task": "national.export",
+        "schedule": crontab(minute=5),
+    },
+    "national-report-waiting": {
+        # Before the working day: how much waits on the platforms.
+        "task": "national.report_waiting",
+        "schedule": crontab(minute=30, hour=7),
     },
 }

@@ -12,6 +12,8 @@ check_production_secrets(
     secret_key=env.str("DJANGO_SECRET_KEY", default=""),
     field_encryption_keys=env.list("FIELD_ENCRYPTION_KEYS", default=[]),
     id_hash_key=env.str("ID_HASH_KEY", default=""),
+    national_exchange_key=env.str("NATIONAL_EXCHANGE_KEY", default=""),
+    national_link=env.str("NATIONAL_LINK", default="files"),
 )
 
 DEBUG = False

@@ -18,6 +18,10 @@ INSECURE_PREFIXES = ("dev-only", "django-insecure-")
 SECRET_KEY_MIN_LENGTH = 50
 SECRET_KEY_MIN_UNIQUE_CHARACTERS = 5
 ID_HASH_KEY_MIN_LENGTH = 32
+# A missing NATIONAL_EXCHANGE_KEY does not stop the start: the exchange
+# itself refuses to sign or verify without it (national.services), so the
+# rest of the back office keeps working while it is being set up.
+NATIONAL_EXCHANGE_KEY_MIN_LENGTH = 32
 # Shorter example values ("true", a host name) are too common as substrings
 # of a random key for containment to mean the key was copied from the file.
 EXAMPLE_SUBSTRING_MIN_LENGTH = 8
@@ -73,6 +77,8 @@ def production_secret_problems(
     field_encryption_keys: Iterable[str],
     id_hash_key: str,
     example_env: Mapping[str, str] | None = None,
+    national_exchange_key: str = "",
+    national_link: str = "files",
 ) -> list[str]:
     """What is wrong with the secrets, one English sentence per problem."""
     if example_env is None:
@@ -125,6 +131,24 @@ def production_secret_problems(
         # One leaked key must not open both the sessions and the ID lookups.
         problems.append("ID_HASH_KEY must differ from DJANGO_SECRET_KEY.")
 
+    if national_exchange_key:
+        if _copied_from_example(national_exchange_key, examples):
+            problems.append("NATIONAL_EXCHANGE_KEY is taken from .env.example.")
+        elif len(national_exchange_key) < NATIONAL_EXCHANGE_KEY_MIN_LENGTH:
+            problems.append(
+                "NATIONAL_EXCHANGE_KEY is too short: at least %d characters are "
+                "needed." % NATIONAL_EXCHANGE_KEY_MIN_LENGTH
+            )
+        elif national_exchange_key in (secret_key, id_hash_key):
+            # It is shared with the platforms: it must open nothing else.
+            problems.append(
+                "NATIONAL_EXCHANGE_KEY must differ from DJANGO_SECRET_KEY and "
+                "ID_HASH_KEY."
+            )
+    if national_link != "files":
+        # Loopback answers every duplicate check from the local mirror alone.
+        problems.append("NATIONAL_LINK must be files in production.")
+
     return problems
 
 
@@ -134,12 +158,16 @@ def check_production_secrets(
     field_encryption_keys: Iterable[str],
     id_hash_key: str,
     example_env: Mapping[str, str] | None = None,
+    national_exchange_key: str = "",
+    national_link: str = "files",
 ) -> None:
     problems = production_secret_problems(
         secret_key=secret_key,
         field_encryption_keys=field_encryption_keys,
         id_hash_key=id_hash_key,
         example_env=example_env,
+        national_exchange_key=national_exchange_key,
+        national_link=national_link,
     )
     if problems:
         raise ImproperlyConfigured(

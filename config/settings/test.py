@@ -38,3 +38,12 @@ EVIDENCE_ROOT = os.path.join(
     tempfile.gettempdir(),
     "fund-test-evidence-" + os.environ.get("PYTEST_XDIST_WORKER", "main"),
 )
+
+# The national platforms answer duplicate checks at once from the mirror of
+# national records; tests of the file exchange switch to "files". Exported
+# files go to a throw-away folder per xdist worker.
+NATIONAL_LINK = "loopback"
+NATIONAL_EXCHANGE_DIR = os.path.join(
+    tempfile.gettempdir(),
+    "fund-test-national-" + os.environ.get("PYTEST_XDIST_WORKER", "main"),
+)
