@@ -1,6 +1,8 @@
 from typing import Any
 
+from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.urls import path, reverse
@@ -14,6 +16,7 @@ from accounts.models import (
     BankPartner,
     CreditFlag,
     Depositor,
+    Employer,
     FundAccount,
     IdNumberDisclosure,
     Industry,
@@ -25,14 +28,17 @@ from accounts.selectors import depositors_matching_id
 from accounts.services import (
     account_open,
     depositor_update,
+    employer_create,
     fund_account_bank_change,
     fund_account_transition,
     id_number_disclose,
 )
 from core.admin_base import (
+    OneTimeTokenField,
     PostSearchMixin,
     ReadOnlyAdmin,
     ServiceOwnedHistoryAdmin,
+    StatusChangeColumns,
     one_time_token,
     run_form_once,
 )
@@ -63,22 +69,27 @@ class IndustryAdmin(PostSearchMixin, admin.ModelAdmin):
     list_filter = ("group", "is_active")
 
 
-class StatusChangeInline(admin.TabularInline):
+class StatusChangeInline(StatusChangeColumns, admin.TabularInline):
     model = AccountStatusChange
     extra = 0
     can_delete = False
+    # The row has no caption worth showing ("... object (1)").
+    template = "admin/edit_inline/tabular_no_caption.html"
+    # The statuses in words, not their stored codes.
+    status_choices = FundAccount.Status
     fields = (
         "created_at",
-        "from_status",
-        "to_status",
+        "from_shown",
+        "to_shown",
         "reason",
         "note",
-        "actor_kind",
-        "actor",
-        "actor_ref",
+        "actor_shown",
         "effective_on",
     )
     readonly_fields = fields
+
+    def get_queryset(self, request: HttpRequest) -> Any:
+        return super().get_queryset(request).select_related("actor")
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
@@ -446,3 +457,85 @@ class LedgerTransactionAdmin(ReadOnlyAdmin):
     list_select_related = ("fund_account", "bank")
     inlines = [EntryInline]
     show_full_result_count = False
+
+
+class EmployerCreateForm(forms.Form):
+    """What the clerk types; the code's check character and uniqueness are
+    ``employer_create``'s to judge."""
+
+    form_token = OneTimeTokenField()
+    name = forms.CharField(label=gettext_lazy("Employer name"), max_length=100)
+    uscc = forms.CharField(
+        label=gettext_lazy("Unified social credit code"),
+        # Room for the spaces a code is often written with; the service folds
+        # them away.
+        max_length=40,
+        help_text=gettext_lazy("18 characters, as on the business licence."),
+    )
+    bank = forms.ModelChoiceField(
+        label=gettext_lazy("Collecting bank"),
+        queryset=BankPartner.objects.filter(is_active=True),
+        required=False,
+        help_text=gettext_lazy(
+            "The bank that collects the employer's deposits; its employees' "
+            "accounts move there when they convert."
+        ),
+    )
+
+
+@admin.register(Employer)
+class EmployerAdmin(ServiceOwnedHistoryAdmin):
+    """Employers are registered through ``employer_create`` (the add page is
+    a counter form) and never edited here: no service changes one yet."""
+
+    list_display = ("name", "uscc", "bank", "is_active", "created_at")
+    list_filter = ("bank", "is_active")
+    search_fields = ("name", "uscc")
+    search_help_text = gettext_lazy("Name or unified social credit code")
+    list_select_related = ("bank",)
+    fields = ("name", "uscc", "bank", "is_active", "created_at")
+    readonly_fields = fields
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def add_view(
+        self,
+        request: HttpRequest,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        form = EmployerCreateForm(
+            request.POST or None, initial={"form_token": one_time_token()}
+        )
+        if request.method == "POST" and form.is_valid():
+            data = form.cleaned_data
+
+            def work() -> tuple[str, str]:
+                employer = employer_create(
+                    name=data["name"],
+                    uscc=data["uscc"],
+                    bank=data["bank"],
+                    actor=request.user,
+                )
+                return (
+                    _("Employer %(name)s (%(code)s) registered.")
+                    % {"name": employer.name, "code": employer.uscc},
+                    reverse("admin:accounts_employer_change", args=[employer.pk]),
+                )
+
+            done = run_form_once(request, form, work)
+            if done is not None:
+                return done
+        context = {
+            **self.admin_site.each_context(request),
+            "form": form,
+            "title": _("Register an employer"),
+            "opts": self.model._meta,
+        }
+        return render(request, "admin/form_page.html", context)

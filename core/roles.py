@@ -27,6 +27,8 @@ _VIEW_PEOPLE = (
     "deposits.view_depositagreement",
     "deposits.view_deposit",
     "deposits.view_agreementtext",
+    "accounts.view_employer",
+    "deposits.view_conversion",
 )
 _VIEW_MONEY = (
     "accounts.view_ledgeraccount",
@@ -36,6 +38,15 @@ _VIEW_MONEY = (
     "subsidies.view_subsidyaccount",
     "accounts.view_subsidyevent",
     "core.view_policyparameter",
+)
+
+# The national platforms' exchange: the messages with their age, the files,
+# and the duplicate checks still waiting (the queue).
+_VIEW_NATIONAL = (
+    "national.view_nationalrecord",
+    "national.view_nationalmessage",
+    "national.view_exchangefile",
+    "national.view_duplicatecheck",
 )
 
 ROLES: dict[str, RoleSpec] = {
@@ -59,6 +70,14 @@ ROLES: dict[str, RoleSpec] = {
             "loans.add_loan",
             "loans.view_instalment",
             "loans.view_repayment",
+            # Registers employers, converts FE <-> employee on the same
+            # account, and files transfers out and transfer-in requests.
+            "accounts.add_employer",
+            "deposits.add_conversion",
+            "transfers.view_transferout",
+            "transfers.add_transferout",
+            "transfers.view_transferin",
+            "transfers.add_transferin",
         ),
     ),
     # Reviewer: seals and reopens, sets credit records, sees full IDs.
@@ -79,6 +98,12 @@ ROLES: dict[str, RoleSpec] = {
             "loans.review_loan",
             "loans.view_instalment",
             "loans.view_repayment",
+            # A loan waits on the national duplicate check: the reviewer sees
+            # the queue and writes out what is waiting for the platforms.
+            *_VIEW_NATIONAL,
+            "national.export_nationalmessage",
+            "transfers.view_transferout",
+            "transfers.view_transferin",
         ),
     ),
     # Finance: the ledger, settlements, policy parameters (maker-checker).
@@ -96,6 +121,9 @@ ROLES: dict[str, RoleSpec] = {
             "loans.view_loan",
             "loans.view_instalment",
             "loans.view_repayment",
+            # Transfers settle through the transfer clearing (2241).
+            "transfers.view_transferout",
+            "transfers.view_transferin",
         ),
     ),
     # Auditor: reads everything, changes nothing.
@@ -117,6 +145,9 @@ ROLES: dict[str, RoleSpec] = {
             "loans.view_loanstatuschange",
             "loans.view_instalment",
             "loans.view_repayment",
+            "transfers.view_transferout",
+            "transfers.view_transferin",
+            *_VIEW_NATIONAL,
         ),
     ),
 }

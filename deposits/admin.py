@@ -1,14 +1,17 @@
 """Counter screens for agreements and deposits.
 
 The fund account page (registered by accounts) is extended here, one floor
-up, with the agreement versions, the month grid and three forms (sign,
-change, record a deposit); each form calls its service.
+up, with the agreement versions, the identity conversions, the month grid
+and four forms (sign, change, record a deposit, convert FE <-> employee);
+each form calls its service.
 """
 
+import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
 from django.contrib import admin
+from django.core.exceptions import PermissionDenied
 from django.forms import Form
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
@@ -19,13 +22,18 @@ from django.utils.translation import gettext_lazy
 
 from accounts.admin import FundAccountAdmin, ReadOnlyAdmin
 from accounts.models import FundAccount
-from core.admin_base import one_time_token, run_form_once
-from core.clock import business_date, format_month
+from core.admin_base import actor_label, one_time_token, run_form_once
+from core.clock import add_months, business_date, format_month
 from core.exceptions import field_error
 from core.policy import policy_value
-from deposits.forms import AgreementChangeForm, AgreementSignForm, DepositRecordForm
+from deposits.forms import (
+    AgreementChangeForm,
+    AgreementSignForm,
+    ConversionForm,
+    DepositRecordForm,
+)
 from deposits.grid import MonthState
-from deposits.models import ArrearsCheckRun, Deposit, DepositAgreement
+from deposits.models import ArrearsCheckRun, Conversion, Deposit, DepositAgreement
 from deposits.selectors import (
     account_deposit_summary,
     current_agreement,
@@ -33,9 +41,16 @@ from deposits.selectors import (
     next_unpaid_month,
     recent_counter_deposit,
 )
-from deposits.services import agreement_change, agreement_sign, deposit_post
+from deposits.services import (
+    account_convert_to_employee,
+    account_convert_to_flexible,
+    agreement_change,
+    agreement_sign,
+    deposit_post,
+)
 
 FORM_TEMPLATE = "admin/form_page.html"
+TEMPLATES = "admin/deposits/fundaccount/"
 
 
 class AgreementInline(admin.TabularInline):
@@ -60,9 +75,61 @@ class AgreementInline(admin.TabularInline):
         return False
 
 
+class ConversionInline(admin.TabularInline):
+    """The account's identity conversions, read-only, in words (a row has
+    no caption of its own: the template leaves it out)."""
+
+    model = Conversion
+    extra = 0
+    can_delete = False
+    template = "admin/edit_inline/tabular_no_caption.html"
+    fields = (
+        "direction",
+        "employer_shown",
+        "first_month_shown",
+        "continuity_shown",
+        "created_at",
+        "actor_shown",
+    )
+    readonly_fields = fields
+
+    def get_queryset(self, request: HttpRequest) -> Any:
+        return super().get_queryset(request).select_related("employer", "actor")
+
+    @admin.display(description=gettext_lazy("employer"))
+    def employer_shown(self, obj: Conversion) -> str:
+        return obj.employer.name if obj.employer_id else "-"
+
+    @admin.display(description=gettext_lazy("first month under the new kind"))
+    def first_month_shown(self, obj: Conversion) -> str:
+        return format_month(obj.first_month)
+
+    @admin.display(description=gettext_lazy("continuity carried on"))
+    def continuity_shown(self, obj: Conversion) -> str:
+        if obj.continuity_kept:
+            return _("yes")
+        # Which months were skipped, so nobody reads them as arrears.
+        return _("no (months %(first)s to %(last)s skipped)") % {
+            "first": format_month(obj.next_unpaid_before or obj.first_month),
+            "last": format_month(add_months(obj.first_month, -1)),
+        }
+
+    @admin.display(description=gettext_lazy("by"))
+    def actor_shown(self, obj: Conversion) -> str:
+        return actor_label(obj)
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
 class FundAccountDepositsAdmin(FundAccountAdmin):
-    inlines = [*FundAccountAdmin.inlines, AgreementInline]
-    change_form_template = "admin/deposits/fundaccount/change_form.html"
+    inlines = [*FundAccountAdmin.inlines, AgreementInline, ConversionInline]
+    # Extends deposits' own page (the agreement links and the month grid)
+    # with the conversion link.
+    change_form_template = TEMPLATES + "change_form_conversion.html"
 
     def get_urls(self) -> list:
         view = self.admin_site.admin_view
@@ -81,6 +148,11 @@ class FundAccountDepositsAdmin(FundAccountAdmin):
                 "<int:pk>/deposit/",
                 view(self.deposit_record_view),
                 name="deposits_fundaccount_deposit",
+            ),
+            path(
+                "<int:pk>/convert/",
+                view(self.convert_view),
+                name="deposits_fundaccount_convert",
             ),
         ] + super().get_urls()
 
@@ -107,6 +179,7 @@ class FundAccountDepositsAdmin(FundAccountAdmin):
                 next_unpaid=next_unpaid_month(account),
                 can_sign=request.user.has_perm("deposits.add_depositagreement"),
                 can_deposit=request.user.has_perm("deposits.add_deposit"),
+                can_convert=request.user.has_perm("deposits.add_conversion"),
             )
         return super().change_view(request, object_id, form_url, context)
 
@@ -265,6 +338,92 @@ class FundAccountDepositsAdmin(FundAccountAdmin):
             "day": business_date().isoformat(),
         }
         return self._page(request, account, form, title)
+
+    def convert_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        """身份转换 at the counter: FE -> employee or back, same account."""
+        # The permission first: without it, nobody learns which ids exist.
+        if not request.user.has_perm("deposits.add_conversion"):
+            raise PermissionDenied
+        account = get_object_or_404(FundAccount, pk=pk)
+        initial: dict[str, Any] = {"form_token": one_time_token()}
+        nxt = next_unpaid_month(account)
+        if nxt is not None:
+            initial["first_month"] = nxt
+        agreement = current_agreement(account)
+        if agreement is not None:
+            initial["cadence"] = agreement.cadence
+        form = ConversionForm(request.POST or None, account=account, initial=initial)
+        if request.method == "POST" and form.is_valid():
+            done = self._once(
+                request, form, account, lambda: self._convert(request, form, account)
+            )
+            if done is not None:
+                return done
+        context = {
+            **self.admin_site.each_context(request),
+            "form": form,
+            "title": _("Identity conversion of %(no)s") % {"no": account.account_no},
+            "intro": _conversion_intro(account, nxt),
+            "opts": self.model._meta,
+            "original": account,
+        }
+        return render(request, TEMPLATES + "convert_form.html", context)
+
+    def _convert(
+        self, request: HttpRequest, form: ConversionForm, account: FundAccount
+    ) -> str:
+        data = form.cleaned_data
+        if data["direction"] == Conversion.Direction.TO_EMPLOYEE:
+            conversion = account_convert_to_employee(
+                account=account,
+                employer=data["employer"],
+                employee_share=data["employee_share"],
+                employer_share=data["employer_share"],
+                first_month=data["first_month"],
+                actor=request.user,
+            )
+        else:
+            conversion = account_convert_to_flexible(
+                account=account,
+                monthly_amount=data["monthly_amount"],
+                cadence=data["cadence"],
+                first_month=data["first_month"],
+                channel=data["channel"],
+                text_version=data["text_version"],
+                accepted=data["accepted"],
+                actor=request.user,
+            )
+        done = _("%(direction)s from %(month)s recorded.") % {
+            "direction": conversion.get_direction_display(),
+            "month": format_month(conversion.first_month),
+        }
+        if conversion.continuity_kept:
+            return done + " " + _("Continuity carries on.")
+        return (
+            done
+            + " "
+            + _(
+                "Months %(first)s to %(last)s are skipped (not owed); continuity "
+                "starts again from %(month)s."
+            )
+            % {
+                "first": format_month(
+                    conversion.next_unpaid_before or conversion.first_month
+                ),
+                "last": format_month(add_months(conversion.first_month, -1)),
+                "month": format_month(conversion.first_month),
+            }
+        )
+
+
+def _conversion_intro(account: FundAccount, nxt: dt.date | None) -> str:
+    kind = account.get_kind_display()
+    if nxt is None:
+        return _("The account is now: %(kind)s.") % {"kind": kind}
+    return _(
+        "The account is now: %(kind)s. First unpaid month: %(month)s; starting "
+        "the new kind then keeps continuity."
+    ) % {"kind": kind, "month": format_month(nxt)}
 
 
 def _state_labels() -> dict[str, str]:

@@ -3,12 +3,12 @@ import datetime as dt
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import FundAccount
+from accounts.models import Depositor, Employer, FundAccount
 from core.admin_base import OneTimeTokenField
 from core.clock import add_months, business_date, format_month, parse_month
 from core.exceptions import DomainError
 from core.forms import AsciiDateTimeField, AsciiDecimalField, AsciiIntegerField
-from deposits.models import Cadence
+from deposits.models import Cadence, Conversion
 from deposits.selectors import agreement_text_versions_in_force
 
 
@@ -106,3 +106,118 @@ class DepositRecordForm(forms.Form):
         label=_("This is another payment, not the one just recorded"),
         required=False,
     )
+
+
+class ConversionForm(_Acceptance):
+    """FE <-> employee on the same account. Which fields are read depends on
+    the direction: the employer and both shares to become an employee, the
+    FE amount, cadence and accepted text to become FE again. The service
+    judges the rest (the account's kind and status, the first month)."""
+
+    field_order = [
+        "direction",
+        "first_month",
+        "employer",
+        "employee_share",
+        "employer_share",
+        "monthly_amount",
+        "cadence",
+    ]
+    direction = forms.ChoiceField(
+        label=_("Direction"), choices=Conversion.Direction.choices
+    )
+    first_month = MonthField(
+        label=_("First month under the new kind"),
+        help_text=_(
+            "Write the month as YYYY-MM. The first unpaid month keeps "
+            "continuity; a later one skips the months between (not owed) and "
+            "continuity starts again."
+        ),
+    )
+    employer = forms.ModelChoiceField(
+        label=_("Employer"),
+        queryset=Employer.objects.filter(is_active=True),
+        required=False,
+    )
+    employee_share = AsciiDecimalField(
+        label=_("Employee's monthly share (yuan)"),
+        max_digits=8,
+        decimal_places=2,
+        required=False,
+    )
+    employer_share = AsciiDecimalField(
+        label=_("Employer's monthly share (yuan)"),
+        max_digits=8,
+        decimal_places=2,
+        required=False,
+    )
+    monthly_amount = AsciiDecimalField(
+        label=_("Flexible-employment monthly amount (yuan)"),
+        max_digits=8,
+        decimal_places=2,
+        required=False,
+    )
+    cadence = forms.ChoiceField(
+        label=_("Cadence"),
+        choices=[("", "---------"), *Cadence.choices],
+        required=False,
+    )
+
+    # Read for each direction; the others are ignored.
+    NEEDED = {
+        Conversion.Direction.TO_EMPLOYEE: (
+            "employer",
+            "employee_share",
+            "employer_share",
+        ),
+        Conversion.Direction.TO_FLEXIBLE: ("monthly_amount", "cadence"),
+    }
+
+    def __init__(self, *args: object, account: FundAccount, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        # The direction the account's kind allows comes first (and preselected).
+        becomes_employee = account.kind == Depositor.Kind.FLEXIBLE
+        self.fields["direction"].initial = (
+            Conversion.Direction.TO_EMPLOYEE
+            if becomes_employee
+            else Conversion.Direction.TO_FLEXIBLE
+        )
+        self.fields["text_version"].required = False
+        self.fields["text_version"].help_text = _(
+            "Employee to flexible employment only: the FE agreement text the "
+            "depositor accepts."
+        )
+        self.fields["employer"].label_from_instance = _employer_label
+
+    def clean(self) -> dict[str, object]:
+        data = super().clean()
+        for name in self.NEEDED.get(data.get("direction"), ()):
+            if data.get(name) in (None, "") and name not in self.errors:
+                self.add_error(name, forms.Field.default_error_messages["required"])
+        return data
+
+    def groups(self) -> list[tuple[object, list[forms.BoundField]]]:
+        return [
+            (None, [self["direction"], self["first_month"]]),
+            (
+                _("Flexible employment to employee"),
+                [self[n] for n in self.NEEDED[Conversion.Direction.TO_EMPLOYEE]],
+            ),
+            (
+                _("Employee to flexible employment"),
+                [
+                    self[n]
+                    for n in (
+                        "monthly_amount",
+                        "cadence",
+                        "channel",
+                        "text_version",
+                        "accepted",
+                    )
+                ],
+            ),
+        ]
+
+
+def _employer_label(employer: Employer) -> str:
+    return f"{employer.name} ({employer.uscc})"

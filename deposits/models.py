@@ -88,11 +88,14 @@ class DepositAgreement(ActorStamp):
         related_name="agreements",
         verbose_name=_("employer"),
     )
-    employer_share = MoneyField(_("employer's share a month"), default=0)
+    # Database defaults too: the seeder's bulk writers name their columns.
+    employer_share = MoneyField(_("employer's share a month"), default=0, db_default=0)
     # Signed at a conversion whose first month comes after the first unpaid
     # one: the months in between are not owed (skipped), and continuity
     # starts again from ``effective_month``.
-    starts_fresh = models.BooleanField(_("starts after a gap"), default=False)
+    starts_fresh = models.BooleanField(
+        _("starts after a gap"), default=False, db_default=False
+    )
     accepted_at = models.DateTimeField(_("accepted at"))
     signed_at = models.DateTimeField(_("signed at"), default=timezone.now)
     history = HistoricalRecords()

@@ -46,6 +46,22 @@ def fe_paid(fe_account, pay):
     return account
 
 
+def _estimate(account):
+    from loans.calculator import LoanAsk, loan_estimate
+
+    return loan_estimate(
+        LoanAsk(
+            account=account,
+            kind="hpf",
+            home="first",
+            price=Decimal("500000"),
+            monthly_income=Decimal("10000"),
+            term_months=120,
+            method="equal_instalment",
+        )
+    )
+
+
 def _checks(account) -> None:
     assert ledger_problems() == []
     assert audit_problems() == []
@@ -100,6 +116,9 @@ def test_to_employee_without_a_gap_carries_continuity_on(
         dt.date(2026, 4, 1),
         14,
     )
+    # The loan rule reads the same run: eligible on 2026-05-03.
+    business_day(dt.date(2026, 5, 3))
+    assert "continuity_short" not in _estimate(fe_paid).reasons
     # Accrual stopped on the conversion day, with its event.
     event = SubsidyEvent.objects.get(fund_account=fe_paid, kind="accrual_stopped")
     assert (event.reason, event.occurred_on) == ("conversion", dt.date(2026, 3, 5))
@@ -155,7 +174,9 @@ def test_to_employee_with_a_gap_skips_the_months_and_breaks_continuity(
     }
     assert grid[dt.date(2026, 3, 1)] == grid[dt.date(2026, 4, 1)] == "skipped"
     assert grid[dt.date(2026, 5, 1)] == "paid"
-    # The run starts again at 2026-05.
+    # The run starts again at 2026-05: too short for a loan on 2026-06-03.
+    business_day(dt.date(2026, 6, 3))
+    assert "continuity_short" in _estimate(fe_paid).reasons
     assert loan_continuity(fe_paid, as_of=dt.date(2026, 6, 1)) == (
         dt.date(2026, 5, 1),
         1,
