@@ -22,6 +22,7 @@ demo: $(STAMP)
 	$(BIN)/python manage.py ensure_demo_admin
 	$(BIN)/python manage.py demo_withdrawals --if-empty
 	$(BIN)/python manage.py demo_loans --if-empty
+	$(BIN)/python manage.py demo_transfers --if-empty
 	$(BIN)/python manage.py runserver 127.0.0.1:8000
 
 test: $(STAMP)

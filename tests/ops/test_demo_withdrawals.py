@@ -53,3 +53,35 @@ def test_demo_loans_through_the_services(seed_demo) -> None:
     assert from_balance.withdrawal_no.startswith("W")
     assert active.fund_account.withdrawals.get().status == "paid"
     assert ledger_problems() == [] and audit_problems() == []
+
+
+def test_demo_transfers_through_the_services(seed_demo, settings, tmp_path) -> None:
+    from deposits.models import Conversion, ExternalMonths
+    from national.models import NationalMessage
+    from transfers.models import TransferIn, TransferOut
+
+    settings.NATIONAL_EXCHANGE_DIR = str(tmp_path / "out")
+    seed_demo(accounts=60, months=12, seed=3)
+    call_command("ensure_demo_admin", stdout=StringIO())
+    call_command("demo_transfers", stdout=StringIO())
+    conversion = Conversion.objects.get()
+    assert conversion.fund_account.kind == "employee"
+    assert TransferOut.objects.get().fund_account.status == "closed"
+    assert sorted(TransferIn.objects.values_list("status", flat=True)) == [
+        "arrived",
+        "requested",
+    ]
+    arrived = TransferIn.objects.get(status="arrived")
+    assert arrived.fund_account.first_time is False
+    assert ExternalMonths.objects.get().months_paid == 18
+    # Everything went out in exported files; one request was answered.
+    assert NationalMessage.objects.get(kind="transfer_out").status == "exported"
+    assert sorted(
+        NationalMessage.objects.filter(kind="transfer_in_request").values_list(
+            "status", flat=True
+        )
+    ) == ["answered", "exported"]
+    assert list((tmp_path / "out").glob("*.jsonl"))
+    assert ledger_problems() == [] and audit_problems() == []
+    call_command("demo_transfers", "--if-empty", stdout=StringIO())
+    assert TransferIn.objects.count() == 2

@@ -185,28 +185,6 @@ def test_returning_participant_gets_no_subsidy(
 
 
 @pytest.mark.django_db
-def test_transferred_in_money_earns_interest_but_no_subsidy(
-    open_account, business_day, bank
-) -> None:
-    from accounts import ledger
-
-    account = _one_tranche(open_account, business_day, bank)
-    ledger.post_transaction(
-        kind="transfer_in",
-        legs=[
-            ledger.Leg(ledger.center_account(ledger.TRANSFER_CLEARING), ledger.D, 5000),
-            ledger.Leg(ledger.depositor_account(account), ledger.C, 5000),
-        ],
-        value_date=dt.date(2025, 3, 10),
-        fund_account=account,
-    )
-    business_day(S2026)
-    settle_year(year=2026)
-    assert posting(account, "subsidy", S2026) == Decimal("3.73")  # 1,000 only
-    assert posting(account, "interest", S2026) == Decimal("90.00")  # 6,000 x 1.5 %
-
-
-@pytest.mark.django_db
 def test_conversion_stops_accrual_and_pays_it_next_settlement(
     open_account, business_day, bank
 ) -> None:
