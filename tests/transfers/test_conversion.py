@@ -288,3 +288,24 @@ def test_the_first_month_cannot_go_back_over_unpaid_months(
     assert exc.value.code == "invalid_first_month"
     fe_paid.refresh_from_db()
     assert fe_paid.kind == "flexible"
+
+
+def test_a_closed_account_is_not_converted(fe_paid, employer, business_day, staff):
+    from tests.subsidies.helpers import withdraw
+
+    business_day(dt.date(2026, 3, 5))
+    withdraw(fe_paid, "exit")
+    assert fe_paid.status == "closed"
+    with pytest.raises(ConflictError) as exc:
+        account_convert_to_flexible(
+            account=fe_paid,
+            monthly_amount="800",
+            cadence="monthly",
+            first_month=dt.date(2026, 4, 1),
+            channel="counter",
+            text_version="2025.1",
+            accepted=True,
+            actor=staff("clerk"),
+        )
+    assert exc.value.code == "account_closed"
+    assert not Conversion.objects.exists()
