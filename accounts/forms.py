@@ -7,6 +7,32 @@ from accounts.models import BankPartner, Depositor, FundAccount, Industry
 from accounts.services import clean_person_name, clean_phone
 from core.admin_base import OneTimeTokenField
 from core.exceptions import DomainError
+from core.inputs import NotAsciiError, ascii_digits_text
+
+
+def digits_folded(value: str) -> str:
+    """A number typed at the counter (account or card), full-width digits and
+    spaces folded; a clear error for anything but digits."""
+    try:
+        return ascii_digits_text(value).replace(" ", "")
+    except NotAsciiError:
+        raise forms.ValidationError(
+            _("Write it in digits 0-9."), code="invalid"
+        ) from None
+
+
+def fund_account_by_number(number: str) -> FundAccount:
+    """The account a counter form names, or the form's error."""
+    account = (
+        FundAccount.objects.select_related("depositor")
+        .filter(account_no=digits_folded(number))
+        .first()
+    )
+    if account is None:
+        raise forms.ValidationError(
+            _("No fund account has this number."), code="not_found"
+        )
+    return account
 
 
 def _service_clean(check: Any, value: str) -> str:

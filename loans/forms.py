@@ -11,10 +11,10 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from accounts.forms import fund_account_by_number
 from accounts.models import FundAccount
 from core.admin_base import OneTimeTokenField
 from core.forms import AsciiDateField, AsciiDecimalField, AsciiIntegerField
-from core.inputs import NotAsciiError, ascii_digits_text
 from core.money import quantize_money
 from loans.calculator import LoanAsk
 from loans.models import Loan, LoanStatusChange
@@ -23,15 +23,6 @@ from loans.models import Loan, LoanStatusChange
 def _money_field(label: Any, **kwargs: Any) -> AsciiDecimalField:
     kwargs.setdefault("min_value", Decimal("0.01"))
     return AsciiDecimalField(label=label, max_digits=12, decimal_places=2, **kwargs)
-
-
-def _folded(value: str) -> str:
-    try:
-        return ascii_digits_text(value).replace(" ", "")
-    except NotAsciiError:
-        raise forms.ValidationError(
-            _("Write it in digits 0-9."), code="invalid"
-        ) from None
 
 
 class LoanFileForm(forms.Form):
@@ -127,27 +118,15 @@ class LoanFileForm(forms.Form):
 
     # --- cleaning -------------------------------------------------------------
 
-    def _account(self, number: str) -> FundAccount:
-        account = (
-            FundAccount.objects.select_related("depositor")
-            .filter(account_no=_folded(number))
-            .first()
-        )
-        if account is None:
-            raise forms.ValidationError(
-                _("No fund account has this number."), code="not_found"
-            )
-        return account
-
     def clean_account_no(self) -> str:
-        self.account = self._account(self.cleaned_data["account_no"])
+        self.account = fund_account_by_number(self.cleaned_data["account_no"])
         return self.account.account_no or ""
 
     def clean_co_applicant_no(self) -> str:
         number = self.cleaned_data["co_applicant_no"].strip()
         if not number:
             return ""
-        self.co_applicant = self._account(number)
+        self.co_applicant = fund_account_by_number(number)
         return self.co_applicant.account_no or ""
 
     def clean_children(self) -> int:

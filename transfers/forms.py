@@ -11,9 +11,9 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from accounts.forms import fund_account_by_number
 from accounts.models import BankPartner, Depositor, FundAccount, Industry
 from core.admin_base import OneTimeTokenField
-from core.inputs import NotAsciiError, ascii_digits_text
 
 
 def _industry_label(industry: Industry) -> str:
@@ -35,21 +35,7 @@ class TransferOutForm(forms.Form):
         self.account: FundAccount | None = None
 
     def clean_account_no(self) -> str:
-        try:
-            number = ascii_digits_text(self.cleaned_data["account_no"])
-        except NotAsciiError:
-            raise forms.ValidationError(
-                _("Write it in digits 0-9."), code="invalid"
-            ) from None
-        self.account = (
-            FundAccount.objects.select_related("depositor")
-            .filter(account_no=number.replace(" ", ""))
-            .first()
-        )
-        if self.account is None:
-            raise forms.ValidationError(
-                _("No fund account has this number."), code="not_found"
-            )
+        self.account = fund_account_by_number(self.cleaned_data["account_no"])
         return self.account.account_no or ""
 
 

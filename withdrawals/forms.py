@@ -12,11 +12,11 @@ from django import forms
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
+from accounts.forms import digits_folded, fund_account_by_number
 from accounts.models import FundAccount
 from core.admin_base import OneTimeTokenField
 from core.exceptions import DomainError
 from core.forms import AsciiDateField, AsciiDecimalField, AsciiIntegerField
-from core.inputs import NotAsciiError, ascii_digits_text
 from core.money import quantize_money
 from withdrawals.evidence import EvidenceUpload, evidence_check
 from withdrawals.models import Evidence, Withdrawal, WithdrawalStatusChange
@@ -49,15 +49,6 @@ def _money_field(label: Any, **kwargs: Any) -> AsciiDecimalField:
         min_value=Decimal(0),
         **kwargs,
     )
-
-
-def _folded(value: str) -> str:
-    try:
-        return ascii_digits_text(value).replace(" ", "")
-    except NotAsciiError:
-        raise forms.ValidationError(
-            _("Write it in digits 0-9."), code="invalid"
-        ) from None
 
 
 class WithdrawalFileForm(forms.Form):
@@ -170,31 +161,19 @@ class WithdrawalFileForm(forms.Form):
 
     # --- cleaning -------------------------------------------------------------
 
-    def _account(self, number: str) -> FundAccount:
-        account = (
-            FundAccount.objects.select_related("depositor")
-            .filter(account_no=_folded(number))
-            .first()
-        )
-        if account is None:
-            raise forms.ValidationError(
-                _("No fund account has this number."), code="not_found"
-            )
-        return account
-
     def clean_account_no(self) -> str:
-        self.account = self._account(self.cleaned_data["account_no"])
+        self.account = fund_account_by_number(self.cleaned_data["account_no"])
         return self.account.account_no or ""
 
     def clean_spouse_account_no(self) -> str:
         number = self.cleaned_data["spouse_account_no"].strip()
         if not number:
             return ""
-        self.spouse_account = self._account(number)
+        self.spouse_account = fund_account_by_number(number)
         return self.spouse_account.account_no or ""
 
     def clean_payout_card(self) -> str:
-        card = _folded(self.cleaned_data["payout_card"])
+        card = digits_folded(self.cleaned_data["payout_card"])
         if card and not (card.isdigit() and 12 <= len(card) <= 19):
             raise forms.ValidationError(
                 _("A bank card number is 12 to 19 digits."), code="invalid"
@@ -202,7 +181,7 @@ class WithdrawalFileForm(forms.Form):
         return card
 
     def clean_repay_loan_no(self) -> str:
-        return _folded(self.cleaned_data["repay_loan_no"]).upper()
+        return digits_folded(self.cleaned_data["repay_loan_no"]).upper()
 
     def clean_payout_holder(self) -> str:
         return self.cleaned_data["payout_holder"].strip()
