@@ -15,7 +15,7 @@ import pytest
 from django.utils import timezone, translation
 
 from core.exceptions import DomainError
-from national import services
+from national import files, inbox
 from national.models import (
     DuplicateCheck,
     ExchangeFile,
@@ -136,7 +136,7 @@ def test_a_failed_write_leaves_no_file_and_the_messages_pending(
     def disk_full(fd: int) -> None:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(services.os, "fsync", disk_full)
+    monkeypatch.setattr(files.os, "fsync", disk_full)
     with pytest.raises(OSError):
         outbox_export(out_dir=tmp_path, now=NOW)
     assert os.listdir(tmp_path) == []
@@ -306,7 +306,7 @@ def test_a_handler_refusal_rolls_back_its_line_only(
     files_mode, platform_file, monkeypatch, business_day
 ) -> None:
     business_day(dt.date(2026, 3, 6))
-    monkeypatch.setattr(services, "_HANDLERS", {})
+    monkeypatch.setattr(inbox, "_HANDLERS", {})
 
     def handler(row: NationalMessage) -> str:
         # A write, then maybe the refusal: the write must not survive it.
@@ -357,7 +357,7 @@ def test_builtin_kinds_cannot_be_taken_over() -> None:
 def test_an_unexpected_error_interrupts_and_a_second_import_resumes(
     files_mode, platform_file, monkeypatch
 ) -> None:
-    monkeypatch.setattr(services, "_HANDLERS", {})
+    monkeypatch.setattr(inbox, "_HANDLERS", {})
     broken = {"yes": True}
 
     def handler(row: NationalMessage) -> str:
@@ -526,7 +526,7 @@ def test_a_refused_file_is_recorded_once_and_accepted_when_sent_right(
 def test_the_id_number_is_never_stored_in_clear(
     files_mode, tmp_path, platform_file, monkeypatch
 ) -> None:
-    monkeypatch.setattr(services, "_HANDLERS", {})
+    monkeypatch.setattr(inbox, "_HANDLERS", {})
     seen = []
     register_inbox_handler(
         "transfer_in", lambda row: seen.append(row.clear_payload()["id_number"]) or ""
