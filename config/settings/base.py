@@ -221,7 +221,7 @@ SPECTACULAR_SETTINGS = {
         "LoanStatusEnum": "loans.models.Loan.Status",
         "LoanKindEnum": "loans.models.Loan.Kind",
         "InstalmentStatusEnum": "loans.models.Instalment.Status",
-        "LoanReasonEnum": "banks.api.serializers.LOAN_REASONS",
+        "LoanReasonEnum": "banks.api.loan_serializers.LOAN_REASONS",
     },
 }
 

@@ -14,7 +14,7 @@ from rest_framework.response import Response
 from accounts.models import BankPartner, FundAccount
 from banks import selectors
 from banks.api import schema as api_schema
-from banks.api.serializers import (
+from banks.api.loan_serializers import (
     LoanApplicationInputSerializer,
     LoanApplicationOutputSerializer,
     LoanDisbursementInputSerializer,
