@@ -25,7 +25,7 @@ from core.money import ZERO
 from core.statemachine import machine_transition
 from loans.models import Instalment, Loan, LoanStatusChange, Repayment
 from loans.schedule import EQUAL_INSTALMENT, months_to_repay, schedule
-from loans.selectors import loan_owed, loan_position, penalty_due
+from loans.selectors import loan_owed, penalty_due
 from loans.services import (
     LOAN_MACHINE,
     instalments_write,
@@ -246,11 +246,7 @@ def loan_repay(
     # arrears is not listed overdue until the next nightly run.
     Loan.objects.filter(pk=locked.pk).update(
         outstanding_principal=outstanding,
-        bucket=(
-            loan_position(locked, max(on, business_date())).bucket
-            if outstanding > 0
-            else Loan.Bucket.CURRENT
-        ),
+        bucket=_bucket_after(instalments, max(on, business_date())),
     )
     if outstanding == 0:
         change = machine_transition(
@@ -272,6 +268,17 @@ def _moment_on(day: dt.date) -> dt.datetime:
     if now.date() == day:
         return now
     return timezone.make_aware(dt.datetime.combine(day, dt.time(12)))
+
+
+def _bucket_after(instalments: list[Instalment], day: dt.date) -> str:
+    """The bucket from the rows just allocated (already in hand, locked):
+    the oldest instalment still unpaid after its due day."""
+    overdue = [
+        i.due_date
+        for i in instalments
+        if i.status != Instalment.Status.PAID and i.due_date < day
+    ]
+    return Loan.bucket_for((day - min(overdue)).days if overdue else None)
 
 
 def loan_pay_from_balance(

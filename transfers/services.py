@@ -12,6 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.db.models import Max, Min, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -113,9 +114,7 @@ def transfer_out(
             "to_city": to_city,
             "amount": str(closed.paid_out),
             "interest": str(closed.interest),
-            "first_month": _first_month(locked),
-            "last_month": _last_month(locked),
-            "months_paid": _months_paid(locked),
+            **_months_here(locked),
         },
     )
     out = TransferOut.objects.create(
@@ -145,22 +144,17 @@ def transfer_out(
     return out
 
 
-def _first_month(account: FundAccount) -> str | None:
-    first = account.deposits.order_by("first_month").values_list(
-        "first_month", flat=True
-    )[:1]
-    return first[0].strftime("%Y-%m") if first else None
-
-
-def _last_month(account: FundAccount) -> str | None:
-    last = account.deposits.order_by("-last_month").values_list(
-        "last_month", flat=True
-    )[:1]
-    return last[0].strftime("%Y-%m") if last else None
-
-
-def _months_paid(account: FundAccount) -> int:
-    return sum(account.deposits.values_list("months", flat=True))
+def _months_here(account: FundAccount) -> dict[str, Any]:
+    """The months deposited here, as the receiving city needs them: the
+    first, the last and how many were paid (one query)."""
+    got = account.deposits.aggregate(
+        first=Min("first_month"), last=Max("last_month"), paid=Sum("months")
+    )
+    return {
+        "first_month": got["first"].strftime("%Y-%m") if got["first"] else None,
+        "last_month": got["last"].strftime("%Y-%m") if got["last"] else None,
+        "months_paid": got["paid"] or 0,
+    }
 
 
 def transfer_out_acknowledged(message: NationalMessage) -> str:
