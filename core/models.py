@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
@@ -31,6 +32,21 @@ class ActorStamp(models.Model):
     )
     # Bank code, depositor account number, or job name.
     actor_ref = models.CharField(_("actor reference"), max_length=64, blank=True)
+
+    class Meta:
+        abstract = True
+
+
+class StatusChangeRecord(ActorStamp):
+    """One status change of an application (withdrawal, loan): from, to,
+    why (the subclass's ``reason`` with its own codes), when, by whom.
+    Written only by ``core.statemachine.machine_transition``."""
+
+    from_status = models.CharField(_("from"), max_length=16, blank=True)
+    to_status = models.CharField(_("to"), max_length=16)
+    note = models.CharField(_("note"), max_length=200, blank=True)
+    effective_on = models.DateField(_("effective on"))
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
 
     class Meta:
         abstract = True

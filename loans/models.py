@@ -8,7 +8,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import BankPartner, FundAccount, LedgerTransaction
-from core.models import ActorStamp
+from core.models import ActorStamp, StatusChangeRecord
 
 
 def _money(verbose: object, **kwargs: object) -> models.DecimalField:
@@ -193,7 +193,7 @@ class Loan(ActorStamp):
         return self.loan_no
 
 
-class LoanStatusChange(ActorStamp):
+class LoanStatusChange(StatusChangeRecord):
     class Reason(models.TextChoices):
         APPROVED = "approved", _("Approved")
         DISBURSED = "disbursed", _("Disbursed")
@@ -225,12 +225,7 @@ class LoanStatusChange(ActorStamp):
         related_name="status_changes",
         verbose_name=_("loan"),
     )
-    from_status = models.CharField(_("from"), max_length=16, blank=True)
-    to_status = models.CharField(_("to"), max_length=16)
     reason = models.CharField(_("reason"), max_length=24, choices=Reason.choices)
-    note = models.CharField(_("note"), max_length=200, blank=True)
-    effective_on = models.DateField(_("effective on"))
-    created_at = models.DateTimeField(_("created at"), default=timezone.now)
 
     class Meta:
         verbose_name = _("loan status change")

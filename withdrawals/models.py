@@ -11,7 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import FundAccount, LedgerTransaction
-from core.models import ActorStamp
+from core.models import ActorStamp, StatusChangeRecord
 
 
 class EvidenceStorage(FileSystemStorage):
@@ -252,7 +252,7 @@ class Withdrawal(ActorStamp):
         return str((self.declarations or {}).get("repay_loan_no") or "")
 
 
-class WithdrawalStatusChange(ActorStamp):
+class WithdrawalStatusChange(StatusChangeRecord):
     class Reason(models.TextChoices):
         APPROVED = "approved", _("Approved")
         PAID = "paid", _("Paid out")
@@ -288,12 +288,7 @@ class WithdrawalStatusChange(ActorStamp):
         related_name="status_changes",
         verbose_name=_("withdrawal"),
     )
-    from_status = models.CharField(_("from"), max_length=16, blank=True)
-    to_status = models.CharField(_("to"), max_length=16)
     reason = models.CharField(_("reason"), max_length=24, choices=Reason.choices)
-    note = models.CharField(_("note"), max_length=200, blank=True)
-    effective_on = models.DateField(_("effective on"))
-    created_at = models.DateTimeField(_("created at"), default=timezone.now)
 
     class Meta:
         verbose_name = _("withdrawal status change")
